@@ -1,0 +1,112 @@
+/**
+ * The schema of `config.json`: the one description of every configuration key.
+ *
+ * Secrets never live here: provider keys and bot tokens are in the vault, and config only
+ * names them. `docs/configuration.md` is generated from this schema.
+ *
+ * @module
+ */
+import { z } from "zod";
+
+/** The LLM providers wirken speaks. */
+export const PROVIDER_KINDS = [
+  "openai",
+  "anthropic",
+  "gemini",
+  "bedrock",
+  "tinfoil",
+  "privatemode",
+  "ollama",
+  "custom",
+] as const;
+
+/** The chat channels wirken has adapters for (WebChat is built in and always present). */
+export const CHANNELS = ["telegram", "discord", "slack", "teams", "matrix", "whatsapp"] as const;
+
+/** A channel id. */
+export type Channel = typeof CHANNELS[number];
+
+const agentId = z.string().regex(
+  /^[a-z0-9][a-z0-9_-]{0,62}$/,
+  "use lowercase letters, digits, '-' or '_' (at most 63), starting with a letter or digit",
+);
+
+/** Which LLM to talk to. */
+export const ProviderSchema = z.strictObject({
+  kind: z.enum(PROVIDER_KINDS).describe("Which provider wire format to use."),
+  model: z.string().min(1).describe("Model name, e.g. gpt-4o or llama3.2."),
+  baseUrl: z.url().optional().describe(
+    "Endpoint override (required for custom; default for ollama is http://127.0.0.1:11434).",
+  ),
+  credential: z.string().min(1).optional().describe(
+    "Name of the vault credential holding the API key (never the key itself).",
+  ),
+});
+
+/** One configured chat channel. */
+export const ChannelConfigSchema = z.strictObject({
+  enabled: z.boolean().default(true).describe("Start this channel's adapter with the gateway."),
+  publicKey: z.string().regex(/^[A-Za-z0-9+/]{43}=$/, "a base64 Ed25519 public key (44 chars)")
+    .optional().describe("The adapter's Ed25519 public key; its private key is in the vault."),
+  allowFrom: z.array(z.string().min(1)).default([]).describe(
+    "Sender ids allowed to talk to the agent; empty means nobody until you add one.",
+  ),
+});
+
+/** One agent: a persona with its own model, tools and workspace. */
+export const AgentSchema = z.strictObject({
+  id: agentId.describe("Agent id used in routes and sessions."),
+  name: z.string().min(1).optional().describe("Display name."),
+  provider: ProviderSchema.optional().describe("Overrides the top-level provider."),
+  systemPrompt: z.string().optional().describe("Extra instructions for this agent."),
+  workspace: z.string().min(1).optional().describe(
+    "Folder the agent's file tools are confined to (default: <data dir>/workspace/<id>).",
+  ),
+});
+
+/** Routes a channel (optionally one conversation of it) to an agent. */
+export const RouteSchema = z.strictObject({
+  channel: z.union([z.enum(CHANNELS), z.literal("webchat")]).describe("Where messages come from."),
+  conversation: z.string().min(1).optional().describe("Only this conversation (default: all)."),
+  agent: agentId.describe("The agent that answers."),
+});
+
+/** Limits applied to every source, loopback included. */
+export const LimitsSchema = z.strictObject({
+  messagesPerMinute: z.number().int().positive().default(20).describe(
+    "Per sender and channel; WebChat and `wirken ask` count too.",
+  ),
+  toolRoundsPerTurn: z.number().int().min(1).max(20).default(20).describe(
+    "Tool-call rounds the agent may take in one turn (never above 20).",
+  ),
+  execTimeoutSeconds: z.number().int().min(1).max(300).default(300).describe(
+    "Wall-clock limit of one shell command.",
+  ),
+});
+
+/** WebChat settings. */
+export const WebChatSchema = z.strictObject({
+  port: z.number().int().min(1).max(65535).default(18790).describe(
+    "Loopback port of WebChat (overridden by --port or WIRKEN_PORT).",
+  ),
+});
+
+/** The whole `config.json`. */
+export const ConfigSchema = z.strictObject({
+  version: z.literal(1).default(1).describe("Config format version."),
+  provider: ProviderSchema.optional().describe("The default LLM; absent until `wirken setup`."),
+  channels: z.partialRecord(z.enum(CHANNELS), ChannelConfigSchema).default({}).describe(
+    "Configured chat channels, keyed by channel id.",
+  ),
+  agents: z.array(AgentSchema).default([{ id: "default" }]).describe(
+    "Agents; `default` answers whatever no route names.",
+  ),
+  routes: z.array(RouteSchema).default([]).describe("Channel -> agent bindings."),
+  limits: LimitsSchema.default(LimitsSchema.parse({})).describe("Rate and loop limits."),
+  webchat: WebChatSchema.default(WebChatSchema.parse({})).describe("WebChat settings."),
+});
+
+/** A validated configuration, with defaults filled in. */
+export type Config = z.infer<typeof ConfigSchema>;
+/** The provider section. */
+export type ProviderConfig = z.infer<typeof ProviderSchema>;

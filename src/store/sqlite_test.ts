@@ -1,0 +1,82 @@
+import { assert, assertEquals, assertThrows } from "../../tests/assert.ts";
+import { join } from "node:path";
+import { StoreError } from "../errors.ts";
+import { type Migration, openDatabase, schemaVersion } from "./sqlite.ts";
+
+const v1: Migration = { version: 1, name: "notes", up: "CREATE TABLE notes (t TEXT) STRICT" };
+const v2: Migration = {
+  version: 2,
+  name: "notes author",
+  up: "ALTER TABLE notes ADD COLUMN author TEXT",
+};
+
+async function tempDb(): Promise<string> {
+  return join(await Deno.makeTempDir({ prefix: "wirken-store-" }), "t.db");
+}
+
+Deno.test("openDatabase: applies migrations in order, once, and keeps data", async () => {
+  const path = await tempDb();
+  let db = openDatabase(path, { migrations: [v1] });
+  assertEquals(schemaVersion(db), 1);
+  db.prepare("INSERT INTO notes (t) VALUES (?)").run("kept");
+  db.close();
+
+  db = openDatabase(path, { migrations: [v1, v2] });
+  assertEquals(schemaVersion(db), 2);
+  const rows = db.prepare("SELECT t, author FROM notes").all();
+  assertEquals(rows.map((r) => ({ ...r })), [{ t: "kept", author: null }]);
+  db.close();
+
+  // Re-opening with the same list applies nothing twice.
+  db = openDatabase(path, { migrations: [v1, v2] });
+  const applied = db.prepare("SELECT version FROM schema_migrations ORDER BY version").all();
+  assertEquals(applied.map((r) => r.version), [1, 2]);
+  db.close();
+});
+
+Deno.test("openDatabase: WAL mode and 0600 files", async () => {
+  const path = await tempDb();
+  const db = openDatabase(path, { migrations: [v1] });
+  const mode = db.prepare("PRAGMA journal_mode").get() as { journal_mode: string };
+  assertEquals(mode.journal_mode, "wal");
+  db.prepare("INSERT INTO notes (t) VALUES ('x')").run();
+  for (const p of [path, path + "-wal"]) {
+    const info = await Deno.stat(p);
+    assertEquals((info.mode ?? 0) & 0o777, 0o600, p);
+  }
+  db.close();
+});
+
+Deno.test("openDatabase: a failing migration rolls back and leaves the old version", async () => {
+  const path = await tempDb();
+  openDatabase(path, { migrations: [v1] }).close();
+  const bad: Migration = { version: 2, name: "bad", up: "ALTER TABLE missing ADD COLUMN x TEXT" };
+  assertThrows(
+    () => openDatabase(path, { migrations: [v1, bad] }),
+    StoreError,
+    "Migration 2 (bad)",
+  );
+  const db = openDatabase(path, { migrations: [v1] });
+  assertEquals(schemaVersion(db), 1);
+  db.close();
+});
+
+Deno.test("openDatabase: refuses a database newer than this build", async () => {
+  const path = await tempDb();
+  openDatabase(path, { migrations: [v1, v2] }).close();
+  const e = assertThrows(() => openDatabase(path, { migrations: [v1] }), StoreError, "newer");
+  assert(e.fix?.includes("Upgrade"));
+});
+
+Deno.test("openDatabase: rejects out-of-order migration lists", async () => {
+  const path = await tempDb();
+  assertThrows(() => openDatabase(path, { migrations: [v2] }), StoreError, "out of order");
+});
+
+Deno.test("openDatabase: tightens a pre-existing world-readable file", async () => {
+  const path = await tempDb();
+  await Deno.writeFile(path, new Uint8Array(), { mode: 0o644 });
+  await Deno.chmod(path, 0o644);
+  openDatabase(path, { migrations: [v1] }).close();
+  assertEquals(((await Deno.stat(path)).mode ?? 0) & 0o777, 0o600);
+});
