@@ -1,0 +1,69 @@
+/**
+ * `wirken run`: start the gateway in the foreground until Ctrl+C or SIGTERM.
+ *
+ * @module
+ */
+import { UsageError } from "../errors.ts";
+import type { CommandSpec } from "./spec.ts";
+
+/** Parses a port from a flag or env value; `0` means "any free port". */
+export function parsePort(value: string, source: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || n > 65535) {
+    throw new UsageError(`${source} must be a port number from 0 to 65535, got "${value}"`);
+  }
+  return n;
+}
+
+/** The `run` command. */
+export const runCommand: CommandSpec = {
+  name: "run",
+  summary: "Start the gateway: adapters, agent, and WebChat on http://localhost:18790.",
+  examples: ["wirken run", "wirken run --port 18800", "WIRKEN_DATA_DIR=/srv/wirken wirken run"],
+  options: {
+    port: {
+      type: "string",
+      description: "WebChat port on 127.0.0.1 (default: config, then 18790; env WIRKEN_PORT).",
+      valueName: "<port>",
+    },
+  },
+  async run(ctx) {
+    const flag = ctx.flags.port;
+    const envPort = ctx.env.get("WIRKEN_PORT");
+    const port = typeof flag === "string"
+      ? parsePort(flag, "--port")
+      : envPort
+      ? parsePort(envPort, "WIRKEN_PORT")
+      : undefined;
+    const [{ startGateway }, { banner }, { print }, { VERSION }] = await Promise.all([
+      import("../gateway/gateway.ts"),
+      import("../gateway/banner.ts"),
+      import("./output.ts"),
+      import("./main.ts"),
+    ]);
+    const gateway = await startGateway({
+      dataDir: ctx.dataDir,
+      port,
+      verbose: ctx.verbose,
+      version: VERSION,
+    });
+    print(banner({
+      config: gateway.config,
+      socketPath: gateway.socketPath,
+      webchatUrl: gateway.webchatUrl,
+    }));
+    await new Promise<void>((resolve) => {
+      const stop = () => {
+        Deno.removeSignalListener("SIGINT", stop);
+        Deno.removeSignalListener("SIGTERM", stop);
+        resolve();
+      };
+      Deno.addSignalListener("SIGINT", stop);
+      Deno.addSignalListener("SIGTERM", stop);
+    });
+    print("Shutting down...");
+    await gateway.close();
+    print("Gateway stopped.");
+    return 0;
+  },
+};

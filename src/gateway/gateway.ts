@@ -1,0 +1,92 @@
+/**
+ * The gateway's composition root: the one place that builds every service and wires them.
+ *
+ * @module
+ */
+import { type DataPaths, ensureDataDir } from "../config/paths.ts";
+import { loadConfig } from "../config/load.ts";
+import type { Config } from "../config/schema.ts";
+import { WirkenError } from "../errors.ts";
+import { createLogger, type Logger } from "../log/logger.ts";
+import { createWebChatApp } from "../webchat/app.ts";
+import { providerLabel } from "./banner.ts";
+
+/** Options of {@linkcode startGateway}. */
+export interface GatewayOptions {
+  dataDir: string;
+  /** WebChat port; `0` picks a free one. Default: config (18790). */
+  port?: number;
+  verbose?: boolean;
+  version: string;
+  /** Terminal logger (the gateway adds a file logger under `logs/`). */
+  terminalLog?: boolean;
+}
+
+/** A running gateway. */
+export interface Gateway {
+  config: Config;
+  paths: DataPaths;
+  /** The WebChat URL actually bound. */
+  webchatUrl: string;
+  port: number;
+  /** The IPC socket path once adapters can connect; `null` until then. */
+  socketPath: string | null;
+  log: Logger;
+  /** Stops every service; safe to call twice. */
+  close(): Promise<void>;
+}
+
+/** Starts the gateway: data dir, config, logging, WebChat. */
+export async function startGateway(options: GatewayOptions): Promise<Gateway> {
+  const paths = await ensureDataDir(options.dataDir);
+  const config = await loadConfig(paths.config);
+  const log = createLogger({
+    file: `${paths.logs}/wirken.log`,
+    verbose: options.verbose,
+    terminal: options.terminalLog === false ? null : undefined,
+    component: "gateway",
+  });
+  const port = options.port ?? config.webchat.port;
+  const app = createWebChatApp({
+    version: options.version,
+    provider: providerLabel(config),
+    startedAt: new Date(),
+  });
+
+  let server: Deno.HttpServer<Deno.NetAddr>;
+  try {
+    server = Deno.serve(
+      { hostname: "127.0.0.1", port, onListen: () => {} },
+      app.fetch,
+    );
+  } catch (e) {
+    log.close();
+    if (e instanceof Deno.errors.AddrInUse) {
+      throw new WirkenError(`Port ${port} on 127.0.0.1 is already in use.`, {
+        fix: `Stop the other program (or gateway), or start with --port <n> / WIRKEN_PORT.`,
+      });
+    }
+    throw e;
+  }
+  const bound = server.addr.port;
+  const webchatUrl = `http://localhost:${bound}`;
+  log.info("gateway started", { webchat: webchatUrl, dataDir: paths.root });
+
+  let closed: Promise<void> | null = null;
+  return {
+    config,
+    paths,
+    webchatUrl,
+    port: bound,
+    socketPath: null,
+    log,
+    close() {
+      closed ??= (async () => {
+        await server.shutdown();
+        log.info("gateway stopped");
+        log.close();
+      })();
+      return closed;
+    },
+  };
+}
