@@ -1,0 +1,206 @@
+import { assert, assertEquals, assertFalse, assertMatch, assertStringIncludes } from "../assert.ts";
+import { startGateway, tempDataDir, wirken } from "./helpers.ts";
+
+Deno.test("cli: --version and --help exit 0", async () => {
+  const dataDir = await tempDataDir();
+  const v = await wirken(["--version"], { dataDir });
+  assertEquals(v.code, 0);
+  assertMatch(v.stdout, /^wirken \d+\.\d+\.\d+\n$/);
+  const h = await wirken(["--help"], { dataDir });
+  assertEquals(h.code, 0);
+  assertStringIncludes(h.stdout, "credentials");
+  const sub = await wirken(["audit", "verify", "--help"], { dataDir });
+  assertEquals(sub.code, 0);
+  assertStringIncludes(sub.stdout, "Example");
+});
+
+Deno.test("cli: unknown command prints one error line plus the closest command, exit 2", async () => {
+  const r = await wirken(["stauts"], { dataDir: await tempDataDir() });
+  assertEquals(r.code, 2);
+  const lines = r.stderr.trim().split("\n");
+  assertEquals(lines.length, 2);
+  assertStringIncludes(lines[0], "unknown command `stauts`");
+  assertStringIncludes(lines[1], "wirken status");
+  assertFalse(r.stderr.includes("    at "), "no stack trace");
+});
+
+Deno.test("cli: bad flag and bad flag value exit 2", async () => {
+  const dataDir = await tempDataDir();
+  const flag = await wirken(["doctor", "--jsno"], { dataDir });
+  assertEquals(flag.code, 2);
+  assertStringIncludes(flag.stderr, "did you mean --json?");
+  const value = await wirken(["run", "--port", "99999"], { dataDir });
+  assertEquals(value.code, 2);
+  assertStringIncludes(value.stderr, "--port must be a port number");
+  const env = await wirken(["run"], { dataDir, env: { WIRKEN_PORT: "http" } });
+  assertEquals(env.code, 2);
+  assertStringIncludes(env.stderr, "WIRKEN_PORT must be a port number");
+});
+
+Deno.test("cli: a command not built yet says so and exits 1", async () => {
+  const r = await wirken(["mcp", "list", "--json"], { dataDir: await tempDataDir() });
+  assertEquals(r.code, 1);
+  assertStringIncludes(r.stderr, "not available yet");
+  assertEquals(r.stdout, "");
+});
+
+Deno.test("run: starts, serves WebChat on loopback, prints the banner, stops on SIGTERM", async () => {
+  const dataDir = await tempDataDir();
+  const gw = await startGateway({ dataDir });
+  try {
+    const res = await fetch(gw.url + "/");
+    assertEquals(res.status, 200);
+    assertStringIncludes(await res.text(), "wirken");
+    const health = await (await fetch(gw.url + "/healthz")).json();
+    assertEquals(health.ok, true);
+    const out = gw.output();
+    for (
+      const part of [
+        "wirken gateway",
+        "Provider: none configured",
+        "Route: webchat -> agent:default",
+        "Socket:",
+        "WebChat: http://localhost:",
+      ]
+    ) {
+      assertStringIncludes(out, part);
+    }
+  } finally {
+    assertEquals(await gw.stop("SIGTERM"), 0);
+  }
+  assertStringIncludes(gw.output(), "Gateway stopped.");
+  // Private data directory, created by run.
+  for (const d of ["", "/sockets", "/skills", "/workspace", "/logs"]) {
+    assertEquals(((await Deno.stat(dataDir + d)).mode ?? 0) & 0o777, 0o700, d);
+  }
+  assertEquals(((await Deno.stat(dataDir + "/logs/wirken.log")).mode ?? 0) & 0o777, 0o600);
+});
+
+Deno.test("run: Ctrl+C (SIGINT) also stops cleanly", async () => {
+  const gw = await startGateway({ dataDir: await tempDataDir() });
+  assertEquals(await gw.stop("SIGINT"), 0);
+});
+
+Deno.test("run: refuses requests whose Host is not loopback (DNS rebinding)", async () => {
+  const gw = await startGateway({ dataDir: await tempDataDir() });
+  try {
+    // fetch() will not send a forged Host header, so speak HTTP over a raw socket.
+    const conn = await Deno.connect({ hostname: "127.0.0.1", port: Number(new URL(gw.url).port) });
+    await conn.write(
+      new TextEncoder().encode(
+        "GET / HTTP/1.1\r\nHost: attacker.example:18790\r\nConnection: close\r\n\r\n",
+      ),
+    );
+    let raw = "";
+    for await (const chunk of conn.readable) raw += new TextDecoder().decode(chunk);
+    assertStringIncludes(raw.split("\r\n")[0], "421");
+    const ok = await fetch(gw.url + "/");
+    assertEquals(ok.headers.get("x-frame-options"), "DENY");
+    assert(ok.headers.get("content-security-policy")?.includes("default-src 'none'"));
+    await ok.body?.cancel();
+  } finally {
+    await gw.stop();
+  }
+});
+
+Deno.test("run: port from config, overridden by WIRKEN_PORT, overridden by --port", async () => {
+  const dataDir = await tempDataDir();
+  const ports = await Promise.all([0, 0, 0].map(() => {
+    const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    const p = (l.addr as Deno.NetAddr).port;
+    l.close();
+    return p;
+  }));
+  await Deno.mkdir(dataDir, { recursive: true, mode: 0o700 });
+  await Deno.writeTextFile(
+    `${dataDir}/config.json`,
+    JSON.stringify({ webchat: { port: ports[0] } }),
+  );
+  let gw = await startGateway({ dataDir, args: [] });
+  assertStringIncludes(gw.url, `:${ports[0]}`);
+  await gw.stop();
+  gw = await startGateway({ dataDir, args: [], env: { WIRKEN_PORT: String(ports[1]) } });
+  assertStringIncludes(gw.url, `:${ports[1]}`);
+  await gw.stop();
+  gw = await startGateway({
+    dataDir,
+    args: ["--port", String(ports[2])],
+    env: { WIRKEN_PORT: String(ports[1]) },
+  });
+  assertStringIncludes(gw.url, `:${ports[2]}`);
+  await gw.stop();
+});
+
+Deno.test("run: two gateways side by side with their own data dirs; a taken port is a clear error", async () => {
+  const a = await startGateway({ dataDir: await tempDataDir() });
+  const b = await startGateway({ dataDir: await tempDataDir() });
+  try {
+    assert(a.url !== b.url);
+    const port = new URL(a.url).port;
+    const clash = await wirken(["run", "--port", port], { dataDir: await tempDataDir() });
+    assertEquals(clash.code, 1);
+    assertStringIncludes(clash.stderr, `Port ${port} on 127.0.0.1 is already in use`);
+    assertStringIncludes(clash.stderr, "fix:");
+  } finally {
+    await a.stop();
+    await b.stop();
+  }
+});
+
+Deno.test("run: a bad config.json gives path, field and fix, never a stack trace", async () => {
+  const dataDir = await tempDataDir();
+  await Deno.mkdir(dataDir, { recursive: true, mode: 0o700 });
+  await Deno.writeTextFile(
+    `${dataDir}/config.json`,
+    JSON.stringify({ provider: { kind: "gpt", model: "x" } }),
+  );
+  const r = await wirken(["run", "--port", "0"], { dataDir });
+  assertEquals(r.code, 1);
+  assertStringIncludes(r.stderr, `${dataDir}/config.json is invalid`);
+  assertStringIncludes(r.stderr, "provider.kind");
+  assertStringIncludes(r.stderr, "fix:");
+  assertFalse(r.stderr.includes("    at "));
+});
+
+Deno.test("run: with a provider configured the banner names it", async () => {
+  const dataDir = await tempDataDir();
+  await Deno.mkdir(dataDir, { recursive: true, mode: 0o700 });
+  await Deno.writeTextFile(
+    `${dataDir}/config.json`,
+    JSON.stringify({ provider: { kind: "ollama", model: "llama3.2" } }),
+  );
+  const gw = await startGateway({ dataDir });
+  await gw.stop();
+  assertStringIncludes(gw.output(), "Provider: ollama/llama3.2");
+});
+
+Deno.test("data dir: loose permissions are tightened by run and reported by doctor", async () => {
+  const dataDir = await tempDataDir();
+  await Deno.mkdir(`${dataDir}/logs`, { recursive: true });
+  await Deno.chmod(dataDir, 0o755);
+  await Deno.writeTextFile(`${dataDir}/config.json`, "{}");
+  await Deno.chmod(`${dataDir}/config.json`, 0o644);
+  const before = await wirken(["doctor", "--json"], { dataDir });
+  assertEquals(before.code, 1);
+  const report = JSON.parse(before.stdout);
+  const byName = Object.fromEntries(
+    report.checks.map((c: { check: string; status: string }) => [c.check, c.status]),
+  );
+  assertEquals(byName["data dir"], "fail");
+  assertEquals(byName["data files"], "fail");
+
+  const gw = await startGateway({ dataDir });
+  await gw.stop();
+  assertEquals(((await Deno.stat(dataDir)).mode ?? 0) & 0o777, 0o700);
+});
+
+Deno.test("doctor: prints a table with a fix column and exits 0 without failures", async () => {
+  const dataDir = await tempDataDir();
+  const r = await wirken(["doctor"], { dataDir });
+  assertStringIncludes(r.stdout, "CHECK");
+  assertStringIncludes(r.stdout, "FIX");
+  for (const c of ["deno", "sqlite", "keychain", "bubblewrap", "docker", "provider"]) {
+    assertStringIncludes(r.stdout, c);
+  }
+  assertEquals(r.code, 0, r.stdout + r.stderr);
+});
