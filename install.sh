@@ -1,0 +1,74 @@
+#!/bin/sh
+# wirken installer: downloads the release binary for this machine, verifies its SHA-256 against
+# the release's SHA256SUMS, and only then installs it.
+#
+#   curl -fsSL https://raw.githubusercontent.com/wirken/wirken/main/install.sh | sh
+#
+# Environment:
+#   WIRKEN_VERSION      release tag to install (default: latest)
+#   WIRKEN_INSTALL_DIR  where to put the binary (default: ~/.local/bin)
+#   WIRKEN_RELEASE_URL  base URL of the release assets (default: GitHub releases)
+set -eu
+
+repo="wirken/wirken"
+version="${WIRKEN_VERSION:-latest}"
+install_dir="${WIRKEN_INSTALL_DIR:-$HOME/.local/bin}"
+
+fail() { echo "wirken install: $*" >&2; exit 1; }
+
+case "$(uname -s)" in
+  Linux) os="linux" ;;
+  Darwin) os="macos" ;;
+  *) fail "unsupported OS $(uname -s); build from source with Deno (see README)" ;;
+esac
+case "$(uname -m)" in
+  x86_64 | amd64) arch="x64" ;;
+  aarch64 | arm64) arch="arm64" ;;
+  *) fail "unsupported CPU $(uname -m); build from source with Deno (see README)" ;;
+esac
+asset="wirken-${os}-${arch}"
+
+if [ -n "${WIRKEN_RELEASE_URL:-}" ]; then
+  base="$WIRKEN_RELEASE_URL"
+elif [ "$version" = "latest" ]; then
+  base="https://github.com/${repo}/releases/latest/download"
+else
+  base="https://github.com/${repo}/releases/download/${version}"
+fi
+
+if command -v curl >/dev/null 2>&1; then
+  fetch() { curl -fsSL --proto '=https,http' -o "$2" "$1"; }
+elif command -v wget >/dev/null 2>&1; then
+  fetch() { wget -q -O "$2" "$1"; }
+else
+  fail "need curl or wget"
+fi
+if command -v sha256sum >/dev/null 2>&1; then
+  sha() { sha256sum "$1" | cut -d' ' -f1; }
+elif command -v shasum >/dev/null 2>&1; then
+  sha() { shasum -a 256 "$1" | cut -d' ' -f1; }
+else
+  fail "need sha256sum or shasum to verify the download"
+fi
+
+tmp="$(mktemp -d)"
+trap 'rm -rf "$tmp"' EXIT INT TERM
+
+echo "Downloading ${asset} (${version})..."
+fetch "${base}/${asset}" "$tmp/wirken" || fail "download of ${base}/${asset} failed"
+fetch "${base}/SHA256SUMS" "$tmp/SHA256SUMS" || fail "download of ${base}/SHA256SUMS failed"
+
+expected="$(awk -v a="$asset" '$2 == a || $2 == "*" a { print $1 }' "$tmp/SHA256SUMS")"
+[ -n "$expected" ] || fail "SHA256SUMS has no entry for ${asset}"
+actual="$(sha "$tmp/wirken")"
+[ "$expected" = "$actual" ] || fail "checksum mismatch for ${asset}: expected ${expected}, got ${actual}. Nothing was installed."
+
+mkdir -p "$install_dir"
+chmod 0755 "$tmp/wirken"
+mv "$tmp/wirken" "$install_dir/wirken"
+echo "Installed wirken to ${install_dir}/wirken (SHA-256 verified)."
+case ":$PATH:" in
+  *":$install_dir:"*) ;;
+  *) echo "Add ${install_dir} to your PATH, e.g.: export PATH=\"${install_dir}:\$PATH\"" ;;
+esac
+echo "Next: wirken setup && wirken run"
