@@ -11,6 +11,7 @@
  */
 import { createParser, type EventSourceMessage } from "eventsource-parser";
 import { ProviderError } from "./errors.ts";
+import type { HealthStatus } from "./types.ts";
 
 /** Tunables of {@linkcode HttpClient}; every field has a production default. */
 export interface HttpOptions {
@@ -465,4 +466,24 @@ export function truncated(endpoint: EndpointInfo): ProviderError {
   return new ProviderError("network", `The answer from ${endpoint.name} was cut off.`, {
     fix: "Try again; if it keeps happening, check the network or the provider's status.",
   });
+}
+
+/** A health check that lists models: proves reachability and, where needed, the key. */
+export async function healthFromModels(
+  name: string,
+  models: (signal?: AbortSignal) => Promise<string[]>,
+  signal?: AbortSignal,
+): Promise<HealthStatus> {
+  const start = performance.now();
+  try {
+    const list = await models(signal);
+    return {
+      ok: true,
+      message: `${name} answers (${list.length} models).`,
+      latencyMs: Math.round(performance.now() - start),
+    };
+  } catch (e) {
+    const message = e instanceof ProviderError ? e.message : `${name} health check failed.`;
+    return { ok: false, message, latencyMs: Math.round(performance.now() - start) };
+  }
 }

@@ -15,6 +15,7 @@ import type { Secret } from "../secret.ts";
 import { ProviderError } from "./errors.ts";
 import {
   checkEndpoint,
+  healthFromModels,
   HttpClient,
   type HttpOptions,
   joinUrl,
@@ -27,7 +28,6 @@ import type {
   ChatEvent,
   ChatMessage,
   ChatRequest,
-  HealthStatus,
   Provider,
   ProviderKind,
   StopReason,
@@ -247,24 +247,4 @@ export function createOpenAIProvider(options: OpenAIOptions = {}): Provider {
     models,
     health: (signal) => healthFromModels(name, models, signal),
   };
-}
-
-/** A health check that lists models: proves reachability and, where needed, the key. */
-export async function healthFromModels(
-  name: string,
-  models: (signal?: AbortSignal) => Promise<string[]>,
-  signal?: AbortSignal,
-): Promise<HealthStatus> {
-  const start = performance.now();
-  try {
-    const list = await models(signal);
-    return {
-      ok: true,
-      message: `${name} answers (${list.length} models).`,
-      latencyMs: Math.round(performance.now() - start),
-    };
-  } catch (e) {
-    const message = e instanceof ProviderError ? e.message : `${name} health check failed.`;
-    return { ok: false, message, latencyMs: Math.round(performance.now() - start) };
-  }
 }

@@ -99,3 +99,45 @@ export function splitInsideChar(text: string): Uint8Array[] {
   if (i < 0) throw new Error("no multi-byte character to split");
   return [bytes.subarray(0, i + 2), bytes.subarray(i + 2)];
 }
+
+/** Concatenates byte pieces. */
+export function concat(pieces: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(pieces.reduce((n, p) => n + p.length, 0));
+  let o = 0;
+  for (const p of pieces) {
+    out.set(p, o);
+    o += p.length;
+  }
+  return out;
+}
+
+/**
+ * Encodes `wrap(text)` (an event or line whose payload contains the text of `pieces`) and cuts
+ * its bytes where the boundaries between `pieces` fall, so a multi-byte character is split in
+ * the network stream exactly as in `pieces`.
+ */
+export function cutAt(pieces: Uint8Array[], wrap: (text: string) => string): Uint8Array[] {
+  const whole = concat(pieces);
+  const text = new TextDecoder().decode(whole);
+  const bytes = enc.encode(wrap(text));
+  const at = indexOfBytes(bytes, whole);
+  if (at < 0) throw new Error("the wrapped text must contain the raw text unescaped");
+  const out: Uint8Array[] = [];
+  let from = 0;
+  let acc = at;
+  for (const p of pieces.slice(0, -1)) {
+    acc += p.length;
+    out.push(bytes.subarray(from, acc));
+    from = acc;
+  }
+  out.push(bytes.subarray(from));
+  return out;
+}
+
+function indexOfBytes(hay: Uint8Array, needle: Uint8Array): number {
+  outer: for (let i = 0; i + needle.length <= hay.length; i++) {
+    for (let j = 0; j < needle.length; j++) if (hay[i + j] !== needle[j]) continue outer;
+    return i;
+  }
+  return -1;
+}

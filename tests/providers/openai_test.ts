@@ -1,10 +1,8 @@
 import { assert, assertEquals } from "../assert.ts";
 import { Secret } from "../../src/secret.ts";
 import { createOpenAIProvider } from "../../src/providers/openai.ts";
-import { sse, startFakeServer } from "./fake_server.ts";
+import { cutAt, sse, startFakeServer } from "./fake_server.ts";
 import { collect, FAST, type Fixture, KEY, providerSuite, runToolConversation } from "./harness.ts";
-
-const enc = new TextEncoder();
 
 function chunk(delta: Record<string, unknown>, finish: string | null = null) {
   return {
@@ -49,26 +47,12 @@ export const openaiFixture: Fixture = {
       "[DONE]",
     ),
   }),
-  rawTextStream: (pieces) => {
-    // Each piece becomes its own SSE content delta? No: split the raw bytes of ONE event.
-    const whole = new Uint8Array(pieces.reduce((n, p) => n + p.length, 0));
-    let o = 0;
-    for (const p of pieces) (whole.set(p, o), o += p.length);
-    const text = new TextDecoder().decode(whole);
-    const line = enc.encode(sse({ data: chunk({ content: text }) })[0]);
-    // Cut the event's bytes at each piece boundary shifted by the prefix length.
-    const prefix = line.indexOf(whole[0]);
-    const out: Uint8Array[] = [];
-    let start = 0;
-    let acc = prefix;
-    for (const p of pieces.slice(0, -1)) {
-      acc += p.length;
-      out.push(line.subarray(start, acc));
-      start = acc;
-    }
-    out.push(line.subarray(start));
-    return { chunks: [...out, ...sse({ data: chunk({}, "stop") }, "[DONE]")] };
-  },
+  rawTextStream: (pieces) => ({
+    chunks: [
+      ...cutAt(pieces, (t) => sse({ data: chunk({ content: t }) })[0]),
+      ...sse({ data: chunk({}, "stop") }, "[DONE]"),
+    ],
+  }),
   cutStream: () => ({ chunks: sse({ data: chunk({ content: "Hal" }) }) }),
   malformedStream: () => ({
     chunks: [...sse({ data: chunk({ content: "a" }) }), 'data: {"choices":[{"delta":\n\n'],
