@@ -13,6 +13,22 @@ export interface CredentialInfo {
   updatedAt: Date;
   /** When the credential should be rotated; `null`: never expires. */
   expiresAt: Date | null;
+  /** When a rotation is due (a reminder, not a hard stop); absent or `null`: none. */
+  rotationDueAt?: Date | null;
+  /** Rotation period in days; rotating moves `rotationDueAt` this far ahead. */
+  rotationPeriodDays?: number | null;
+  /** Last time the gateway read the value; absent or `null`: never (or not tracked). */
+  lastUsedAt?: Date | null;
+}
+
+/** Options of {@linkcode CredentialStore.set}. */
+export interface SetOptions {
+  /** Hard expiry: reading it afterwards through `requireCredential` fails. */
+  expiresAt?: Date | null;
+  /** Reminder date for rotation. */
+  rotationDueAt?: Date | null;
+  /** Rotation period in days (sets `rotationDueAt` from now when that is not given). */
+  rotationPeriodDays?: number | null;
 }
 
 /** Read and write access to named credentials. Values only ever travel as `Secret`. */
@@ -20,11 +36,13 @@ export interface CredentialStore {
   /** The value, or `undefined` when no credential has that name. Expired values still return. */
   get(name: string): Secret | undefined;
   /** Creates or replaces a credential. */
-  set(name: string, value: Secret, options?: { expiresAt?: Date | null }): void;
+  set(name: string, value: Secret, options?: SetOptions): void;
   /** Deletes it; true when it existed. */
   remove(name: string): boolean;
   /** Metadata of every credential, sorted by name. */
   list(): CredentialInfo[];
+  /** Metadata of one credential (optional so in-memory fakes need not implement it). */
+  info?(name: string): CredentialInfo | undefined;
 }
 
 /** The naming convention for credentials, so every room spells them the same way. */
