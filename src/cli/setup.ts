@@ -3,6 +3,7 @@
  *
  * @module
  */
+import { UsageError } from "../errors.ts";
 import { notYet } from "./not_yet.ts";
 import type { CommandSpec } from "./spec.ts";
 
@@ -55,13 +56,31 @@ export const setupCommand: CommandSpec = {
     },
     "install-service": {
       type: "boolean",
-      description: "Install and enable a user service (systemd/launchd).",
+      description: "Install and enable a user service (systemd/launchd) that runs `wirken run`.",
     },
+    "uninstall-service": { type: "boolean", description: "Stop and remove that service." },
     org: {
       type: "string",
       description: "Pull signed organisation policy from this URL.",
       valueName: "<url>",
     },
   },
-  run: notYet("setup", "issue 14, setup wizard"),
+  async run(ctx) {
+    if (ctx.flags["install-service"] || ctx.flags["uninstall-service"]) {
+      const [{ installService, uninstallService }, { selfCommand }, { print }] = await Promise.all([
+        import("../service/install.ts"),
+        import("./self.ts"),
+        import("./output.ts"),
+      ]);
+      const home = ctx.env.get("HOME");
+      if (!home) throw new UsageError("HOME is not set, so there is no user service directory");
+      const result = ctx.flags["uninstall-service"]
+        ? await uninstallService({ home })
+        : await installService({ command: selfCommand(["run"]), dataDir: ctx.dataDir }, { home });
+      print(result.message);
+      if (!result.loaded && result.text) print(`\n${result.text}`);
+      return 0;
+    }
+    return notYet("setup", "issue 14, setup wizard")(ctx);
+  },
 };

@@ -3,20 +3,13 @@
  *
  * @module
  */
+import { GATEWAY_FLAGS } from "../../src/cli/self.ts";
 
 /** Repo root. */
 export const ROOT: string = new URL("../../", import.meta.url).pathname;
 
 /** The permission flags of `deno task wirken` (kept in sync with deno.json by a test). */
-export const RUN_FLAGS = [
-  "--allow-read",
-  "--allow-write",
-  "--allow-net",
-  "--allow-env",
-  "--allow-run",
-  "--allow-sys",
-  "--unstable-worker-options",
-];
+export const RUN_FLAGS: readonly string[] = GATEWAY_FLAGS;
 
 /** Result of one CLI run. */
 export interface CliResult {
