@@ -91,6 +91,45 @@ export const WebChatSchema = z.strictObject({
   ),
 });
 
+/** Audit log settings. */
+export const AuditConfigSchema = z.strictObject({
+  retentionDays: z.number().int().min(1).max(36500).default(90).describe(
+    "Events older than this many days are pruned, at start and daily, behind a signed checkpoint.",
+  ),
+});
+
+/** The SIEM wire formats wirken speaks. */
+export const SIEM_KINDS = ["datadog", "splunk", "webhook"] as const;
+
+/** One SIEM destination; its key lives in the vault. */
+export const SiemDestinationSchema = z.strictObject({
+  name: agentId.describe("Destination name, used in status, logs and the default credential name."),
+  kind: z.enum(SIEM_KINDS).describe("Datadog logs intake, Splunk HEC, or a signed JSON webhook."),
+  url: z.url().optional().describe(
+    "Endpoint (https:// unless loopback); required for splunk and webhook, datadog defaults to the US1 logs intake.",
+  ),
+  credential: z.string().min(1).optional().describe(
+    "Vault credential with the API key, HEC token or HMAC secret (default siem.<name>.api_key, .token or .hmac_secret).",
+  ),
+  enabled: z.boolean().default(true).describe("Forward to this destination."),
+  batchSize: z.number().int().min(1).max(1000).default(100).describe("Events per request."),
+  service: z.string().min(1).default("wirken").describe("Datadog service / Splunk source."),
+  tags: z.array(z.string().min(1)).default([]).describe("Datadog ddtags, e.g. env:prod."),
+  index: z.string().min(1).optional().describe("Splunk index (default: the token's)."),
+}).refine((d) => d.kind === "datadog" || d.url !== undefined, {
+  message: "url is required for splunk and webhook destinations",
+  path: ["url"],
+});
+
+/** SIEM forwarding: every audit event, in order, to each destination. */
+export const SiemSchema = z.strictObject({
+  destinations: z.array(SiemDestinationSchema).default([]).describe(
+    "Where audit events are forwarded (none by default).",
+  ).refine((ds) => new Set(ds.map((d) => d.name)).size === ds.length, {
+    message: "destination names must be unique",
+  }),
+});
+
 /** The whole `config.json`. */
 export const ConfigSchema = z.strictObject({
   version: z.literal(1).default(1).describe("Config format version."),
@@ -104,9 +143,13 @@ export const ConfigSchema = z.strictObject({
   routes: z.array(RouteSchema).default([]).describe("Channel -> agent bindings."),
   limits: LimitsSchema.default(LimitsSchema.parse({})).describe("Rate and loop limits."),
   webchat: WebChatSchema.default(WebChatSchema.parse({})).describe("WebChat settings."),
+  audit: AuditConfigSchema.default(AuditConfigSchema.parse({})).describe("Audit log retention."),
+  siem: SiemSchema.default(SiemSchema.parse({})).describe("SIEM forwarding of audit events."),
 });
 
 /** A validated configuration, with defaults filled in. */
 export type Config = z.infer<typeof ConfigSchema>;
+/** One SIEM destination, defaults filled in. */
+export type SiemDestination = z.infer<typeof SiemDestinationSchema>;
 /** The provider section. */
 export type ProviderConfig = z.infer<typeof ProviderSchema>;
