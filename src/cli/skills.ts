@@ -4,7 +4,8 @@
  * @module
  */
 import { notYet } from "./not_yet.ts";
-import type { CommandSpec } from "./spec.ts";
+import { printFailure, printJson } from "./output.ts";
+import type { CommandContext, CommandSpec } from "./spec.ts";
 
 const ISSUE = "issue 12, skills and MCP";
 const NAME_ARG = { name: "name", description: "Skill name.", required: true } as const;
@@ -15,6 +16,14 @@ export const skillsCommand: CommandSpec = {
   summary: "Search, install, sign and verify skills.",
   examples: ["wirken skills list", "wirken skills install weather"],
   subcommands: [
+    {
+      name: "inspect",
+      summary: "Show what wirken parsed from a SKILL.md (JSON), or the precise error.",
+      examples: ["wirken skills inspect ./my-skill", "wirken skills inspect ./my-skill/SKILL.md"],
+      args: [{ name: "path", description: "Skill folder or SKILL.md file.", required: true }],
+      json: true,
+      run: inspectBody,
+    },
     {
       name: "search",
       summary: "Search the skill registry.",
@@ -66,3 +75,16 @@ export const skillsCommand: CommandSpec = {
     },
   ],
 };
+
+async function inspectBody(ctx: CommandContext): Promise<number> {
+  const { inspectSkill } = await import("../skills/inspect.ts");
+  const { defaultEligibilityContext } = await import("../skills/eligibility.ts");
+  try {
+    printJson(await inspectSkill(String(ctx.args.path), defaultEligibilityContext()));
+    return 0;
+  } catch (e) {
+    // The precise error (file:line: field: reason) goes to stderr; exit 1 either way.
+    printFailure(e, ctx.verbose);
+    return 1;
+  }
+}
