@@ -37,7 +37,6 @@ switch (scenario) {
       vault.rotate(name, new Secret(`value-${i}`));
       say(`committed ${i}`);
     }
-    break;
   }
   case "rekey-stop": {
     // Rekeys and parks the process at the named step, so the parent kills it exactly there.
@@ -58,7 +57,6 @@ switch (scenario) {
       await vault.rekey();
       say(`rekeyed ${i}`);
     }
-    break;
   }
   case "write-many": {
     // Two of these run at once: distinct names plus one shared name both keep overwriting.
