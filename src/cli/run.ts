@@ -47,8 +47,14 @@ export const runCommand: CommandSpec = {
       verbose: ctx.verbose,
       version: VERSION,
     });
+    const p = gateway.policy;
     print(banner({
       config: gateway.config,
+      policy: p
+        ? `${p.policy.org} (serial ${p.policy.serial}${
+          p.source === "cache" ? ", cached copy" : ""
+        })`
+        : null,
       socketPath: gateway.socketPath,
       webchatUrl: gateway.webchatUrl,
     }));

@@ -61,8 +61,14 @@ export const setupCommand: CommandSpec = {
     "uninstall-service": { type: "boolean", description: "Stop and remove that service." },
     org: {
       type: "string",
-      description: "Pull signed organisation policy from this URL.",
+      description: "Follow the signed organisation policy at this URL (re-fetched at every run).",
       valueName: "<url>",
+    },
+    "org-fingerprint": {
+      type: "string",
+      description:
+        "Expected sha256: fingerprint of the org's policy key (else asked on a terminal).",
+      valueName: "<sha256:hex>",
     },
   },
   async run(ctx) {
@@ -79,6 +85,30 @@ export const setupCommand: CommandSpec = {
         : await installService({ command: selfCommand(["run"]), dataDir: ctx.dataDir }, { home });
       print(result.message);
       if (!result.loaded && result.text) print(`\n${result.text}`);
+      return 0;
+    }
+    if (typeof ctx.flags.org === "string") {
+      const [{ pinOrg }, { print }] = await Promise.all([
+        import("../policy/pin.ts"),
+        import("./output.ts"),
+      ]);
+      const expected = ctx.flags["org-fingerprint"];
+      const result = await pinOrg({
+        url: ctx.flags.org,
+        dataDir: ctx.dataDir,
+        expected: typeof expected === "string" ? expected : undefined,
+        confirm: Deno.stdin.isTerminal()
+          ? (fp) => confirm(`Organisation policy key fingerprint:\n  ${fp}\nTrust this key?`)
+          : undefined,
+      });
+      print(`Organisation policy pinned (${result.fingerprint}):`);
+      for (const line of result.summary) print(`  ${line}`);
+      if (result.violations.length) {
+        print(
+          "\nYour current config breaks this policy; `wirken run` will refuse to start until fixed:",
+        );
+        for (const v of result.violations) print(`  - ${v}`);
+      }
       return 0;
     }
     return notYet("setup", "issue 14, setup wizard")(ctx);

@@ -17,6 +17,8 @@ export interface DataPaths {
   auditDb: string;
   sessionsDb: string;
   permissionsDb: string;
+  /** Last verified organisation policy envelope (offline starts). */
+  orgPolicy: string;
   sockets: string;
   gatewaySocket: string;
   skills: string;
@@ -55,6 +57,7 @@ export function dataPaths(root: string): DataPaths {
     auditDb: join(root, "audit.db"),
     sessionsDb: join(root, "sessions.db"),
     permissionsDb: join(root, "permissions.db"),
+    orgPolicy: join(root, "org-policy.json"),
     sockets,
     gatewaySocket: join(sockets, "gateway.sock"),
     skills: join(root, "skills"),

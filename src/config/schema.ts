@@ -130,6 +130,15 @@ export const SiemSchema = z.strictObject({
   }),
 });
 
+/** The organisation whose signed policy this gateway follows (`wirken setup --org`). */
+export const OrgSchema = z.strictObject({
+  url: z.url().describe(
+    "Where the signed policy is fetched (HTTPS) at setup and every `wirken run`.",
+  ),
+  fingerprint: z.string().regex(/^sha256:[0-9a-f]{64}$/, "sha256: followed by 64 hex digits")
+    .describe("Pinned SHA-256 fingerprint of the org's Ed25519 policy key."),
+});
+
 /** The whole `config.json`. */
 export const ConfigSchema = z.strictObject({
   version: z.literal(1).default(1).describe("Config format version."),
@@ -143,6 +152,7 @@ export const ConfigSchema = z.strictObject({
   routes: z.array(RouteSchema).default([]).describe("Channel -> agent bindings."),
   limits: LimitsSchema.default(LimitsSchema.parse({})).describe("Rate and loop limits."),
   webchat: WebChatSchema.default(WebChatSchema.parse({})).describe("WebChat settings."),
+  org: OrgSchema.optional().describe("Organisation policy pin; absent for personal installs."),
   audit: AuditConfigSchema.default(AuditConfigSchema.parse({})).describe("Audit log retention."),
   siem: SiemSchema.default(SiemSchema.parse({})).describe("SIEM forwarding of audit events."),
 });

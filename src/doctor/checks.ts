@@ -251,18 +251,50 @@ export async function checkProvider(config: Config | undefined): Promise<CheckRe
   }
 }
 
+/** The org policy (if any): reachable or cached, verified, and what it enforces. */
+export async function checkPolicy(
+  root: string,
+  config: Config | undefined,
+): Promise<CheckResult[]> {
+  if (!config?.org) return [];
+  const [{ refreshPolicy }, { describePolicy, violations }] = await Promise.all([
+    import("../policy/refresh.ts"),
+    import("../policy/apply.ts"),
+  ]);
+  try {
+    const r = await refreshPolicy(config.org, dataPaths(root).orgPolicy);
+    const broken = violations(config, r.policy);
+    return [{
+      check: "org policy",
+      status: broken.length ? "fail" : r.warning ? "warn" : "ok",
+      detail: [...describePolicy(r.policy), ...(r.warning ? [r.warning] : []), ...broken].join(
+        "; ",
+      ),
+      fix: broken.length
+        ? "Change config.json to stay within the policy."
+        : r.warning
+        ? "Reconnect to your organisation's network."
+        : "",
+    }];
+  } catch (e) {
+    const err = e as WirkenError;
+    return [{ check: "org policy", status: "fail", detail: err.message, fix: err.fix ?? "" }];
+  }
+}
+
 /** Every check, in the order the table shows them. */
 export async function runChecks(
   root: string,
   env: { get(n: string): string | undefined },
 ): Promise<CheckResult[]> {
   const { result: config, config: parsed } = await checkConfig(root);
-  const [dataDir, sqlite, keychain, sandboxes, provider] = await Promise.all([
+  const [dataDir, sqlite, keychain, sandboxes, provider, policy] = await Promise.all([
     checkDataDir(root),
     checkSqlite(),
     checkKeychain(env),
     checkSandboxes(),
     checkProvider(parsed),
+    checkPolicy(root, parsed),
   ]);
-  return [checkDeno(), ...dataDir, config, sqlite, keychain, ...sandboxes, provider];
+  return [checkDeno(), ...dataDir, config, sqlite, keychain, ...sandboxes, provider, ...policy];
 }

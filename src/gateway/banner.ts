@@ -8,6 +8,8 @@ import type { Config } from "../config/schema.ts";
 /** Facts the banner shows. */
 export interface BannerFacts {
   config: Config;
+  /** `Example Corp (serial 4)` when an org policy is in force. */
+  policy?: string | null;
   socketPath: string | null;
   webchatUrl: string;
 }
@@ -18,7 +20,7 @@ export function providerLabel(config: Config): string | null {
 }
 
 /** The banner text. */
-export function banner({ config, socketPath, webchatUrl }: BannerFacts): string {
+export function banner({ config, policy, socketPath, webchatUrl }: BannerFacts): string {
   const title = "wirken gateway";
   const lines = [title, "─".repeat(title.length)];
   const provider = providerLabel(config);
@@ -36,6 +38,7 @@ export function banner({ config, socketPath, webchatUrl }: BannerFacts): string 
   }
   if (!routed.has("webchat")) routes.push("Route: webchat -> agent:default");
   lines.push(...routes);
+  if (policy) lines.push(`Policy: ${policy}`);
   lines.push(`Socket: ${socketPath ?? "not listening (adapters are not available yet)"}`);
   lines.push(`WebChat: ${webchatUrl}`);
   lines.push("", "Gateway running. Press Ctrl+C to stop.");

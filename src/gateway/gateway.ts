@@ -10,6 +10,25 @@ import { WirkenError } from "../errors.ts";
 import { createLogger, type Logger } from "../log/logger.ts";
 import { createWebChatApp } from "../webchat/app.ts";
 import { providerLabel } from "./banner.ts";
+import type { RefreshResult } from "../policy/refresh.ts";
+
+/**
+ * Fetches (or takes from the verified cache) the org policy and refuses to start when the local
+ * config breaks it: the policy is re-checked at every start so IT changes reach every laptop.
+ */
+async function loadOrgPolicy(
+  config: Config,
+  org: NonNullable<Config["org"]>,
+  paths: DataPaths,
+): Promise<RefreshResult> {
+  const [{ refreshPolicy }, { enforce }] = await Promise.all([
+    import("../policy/refresh.ts"),
+    import("../policy/apply.ts"),
+  ]);
+  const result = await refreshPolicy(org, paths.orgPolicy);
+  enforce(config, result.policy);
+  return result;
+}
 
 /** Options of {@linkcode startGateway}. */
 export interface GatewayOptions {
@@ -25,6 +44,8 @@ export interface GatewayOptions {
 /** A running gateway. */
 export interface Gateway {
   config: Config;
+  /** The organisation policy in force, if this gateway follows one. */
+  policy: RefreshResult | null;
   paths: DataPaths;
   /** The WebChat URL actually bound. */
   webchatUrl: string;
@@ -40,6 +61,7 @@ export interface Gateway {
 export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const paths = await ensureDataDir(options.dataDir);
   const config = await loadConfig(paths.config);
+  const policy = config.org ? await loadOrgPolicy(config, config.org, paths) : null;
   const log = createLogger({
     file: `${paths.logs}/wirken.log`,
     verbose: options.verbose,
@@ -71,10 +93,12 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const bound = server.addr.port;
   const webchatUrl = `http://localhost:${bound}`;
   log.info("gateway started", { webchat: webchatUrl, dataDir: paths.root });
+  if (policy?.warning) log.warn(policy.warning);
 
   let closed: Promise<void> | null = null;
   return {
     config,
+    policy,
     paths,
     webchatUrl,
     port: bound,
