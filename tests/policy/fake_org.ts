@@ -28,8 +28,17 @@ export function basePolicy(serial: number, extra: Partial<Policy> = {}): Policy 
   return { version: 1, org: "Example Corp", serial, issuedAt: "2026-11-01T00:00:00Z", ...extra };
 }
 
-/** Serves whatever `body` currently holds; `down` makes it refuse connections' worth of errors. */
-export function fakeOrgServer() {
+/** A running fake org server. */
+export interface FakeOrgServer {
+  /** What the server answers; tests edit it to tamper. */
+  state: { body: string; status: number };
+  url: string;
+  publish(policy: Policy, key: OrgKey): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Serves whatever `state` holds. */
+export function fakeOrgServer(): FakeOrgServer {
   const state = { body: "", status: 200 };
   const server = Deno.serve(
     { hostname: "127.0.0.1", port: 0, onListen: () => {} },
