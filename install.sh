@@ -3,6 +3,7 @@
 # the release's SHA256SUMS, and only then installs it.
 #
 #   curl -fsSL https://raw.githubusercontent.com/wirken/wirken/main/install.sh | sh
+#   sh install.sh --from-source     (from a checkout: Deno from npm + a wrapper running it)
 #
 # Environment:
 #   WIRKEN_VERSION      release tag to install (default: latest)
@@ -15,6 +16,42 @@ version="${WIRKEN_VERSION:-latest}"
 install_dir="${WIRKEN_INSTALL_DIR:-$HOME/.local/bin}"
 
 fail() { echo "wirken install: $*" >&2; exit 1; }
+
+next_steps() {
+  case ":$PATH:" in
+    *":$install_dir:"*) ;;
+    *) echo "Add ${install_dir} to your PATH, e.g.: export PATH=\"${install_dir}:\$PATH\"" ;;
+  esac
+  echo "Next: wirken setup && wirken run"
+}
+
+if [ "${1:-}" = "--from-source" ]; then
+  # Runs the checkout this script lives in through Deno (installed from npm when missing).
+  src="$(cd "$(dirname "$0")" && pwd)"
+  if [ ! -f "$src/main.ts" ] || [ ! -f "$src/deno.json" ]; then
+    fail "--from-source must be run from a wirken checkout (no main.ts next to $0)"
+  fi
+  deno_bin="$(command -v deno || true)"
+  if [ -z "$deno_bin" ]; then
+    command -v npm >/dev/null 2>&1 || fail "need npm to install Deno (or install Deno 2.9+ yourself)"
+    echo "Installing Deno from npm..."
+    npm install -g deno@2.9.6 >/dev/null || fail "npm install -g deno@2.9.6 failed"
+    deno_bin="$(command -v deno)" || fail "deno is still not on PATH after npm install"
+  fi
+  mkdir -p "$install_dir"
+  tmpw="$(mktemp)"
+  cat > "$tmpw" <<WRAPPER
+#!/bin/sh
+# wirken from source: $src
+exec "$deno_bin" run --allow-read --allow-write --allow-net --allow-env --allow-run --allow-sys --unstable-worker-options "$src/main.ts" "\$@"
+WRAPPER
+  chmod 0755 "$tmpw"
+  mv "$tmpw" "$install_dir/wirken"
+  echo "Installed a wirken wrapper to ${install_dir}/wirken (runs ${src} with ${deno_bin})."
+  next_steps
+  exit 0
+fi
+[ $# -eq 0 ] || fail "unknown option $1 (only --from-source is supported)"
 
 case "$(uname -s)" in
   Linux) os="linux" ;;
@@ -67,8 +104,4 @@ mkdir -p "$install_dir"
 chmod 0755 "$tmp/wirken"
 mv "$tmp/wirken" "$install_dir/wirken"
 echo "Installed wirken to ${install_dir}/wirken (SHA-256 verified)."
-case ":$PATH:" in
-  *":$install_dir:"*) ;;
-  *) echo "Add ${install_dir} to your PATH, e.g.: export PATH=\"${install_dir}:\$PATH\"" ;;
-esac
-echo "Next: wirken setup && wirken run"
+next_steps

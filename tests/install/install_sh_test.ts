@@ -1,3 +1,4 @@
+import { commandAvailable } from "../skip.ts";
 import { assert, assertEquals, assertFalse, assertStringIncludes } from "../assert.ts";
 
 const SCRIPT = new URL("../../install.sh", import.meta.url).pathname;
@@ -90,4 +91,55 @@ Deno.test("install.sh: a release without a checksum entry is refused", async () 
   } finally {
     await server.shutdown();
   }
+});
+
+Deno.test("install.sh: an unsupported CPU is named and nothing is downloaded", async () => {
+  const bin = await Deno.makeTempDir();
+  await Deno.writeTextFile(
+    `${bin}/uname`,
+    '#!/bin/sh\n[ "$1" = "-m" ] && echo sparc64 || echo Linux\n',
+    {
+      mode: 0o755,
+    },
+  );
+  const out = await new Deno.Command("sh", {
+    args: [SCRIPT],
+    env: { PATH: `${bin}:${Deno.env.get("PATH")}`, WIRKEN_RELEASE_URL: "http://127.0.0.1:9/none" },
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  assertEquals(out.code, 1);
+  assertStringIncludes(new TextDecoder().decode(out.stderr), "unsupported CPU sparc64");
+});
+
+Deno.test("install.sh --from-source: installs a wrapper that runs this checkout", async () => {
+  const dir = await Deno.makeTempDir();
+  const out = await new Deno.Command("sh", {
+    args: [SCRIPT, "--from-source"],
+    env: {
+      PATH: Deno.env.get("PATH") ?? "",
+      WIRKEN_INSTALL_DIR: dir,
+      HOME: Deno.env.get("HOME") ?? "/tmp",
+    },
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const text = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
+  assertEquals(out.code, 0, text);
+  assertStringIncludes(text, "Installed a wirken wrapper");
+  const version = await new Deno.Command(`${dir}/wirken`, { args: ["--version"], stdout: "piped" })
+    .output();
+  assert(version.success);
+  assertStringIncludes(new TextDecoder().decode(version.stdout), "wirken ");
+});
+
+const hasShellcheck = await commandAvailable("shellcheck", "apt-get install shellcheck");
+
+Deno.test({ name: "install.sh: shellcheck finds nothing", ignore: !hasShellcheck }, async () => {
+  const out = await new Deno.Command("shellcheck", {
+    args: [SCRIPT, new URL("../../.ci/run", import.meta.url).pathname],
+    stdout: "piped",
+  })
+    .output();
+  assert(out.success, new TextDecoder().decode(out.stdout));
 });
