@@ -10,6 +10,7 @@
  * @module
  */
 import { createParser, type EventSourceMessage } from "eventsource-parser";
+import { InsecureUrlError, requireSecureUrl } from "../net/secure_url.ts";
 import { ProviderError } from "./errors.ts";
 import type { HealthStatus } from "./types.ts";
 
@@ -37,45 +38,22 @@ export interface EndpointInfo {
   credentialName?: string;
 }
 
-/** True for hosts that never leave the machine: `localhost`, `127.0.0.0/8`, `::1`. */
-export function isLoopbackHost(hostname: string): boolean {
-  const h = hostname.replace(/^\[|\]$/g, "").toLowerCase();
-  if (h === "localhost" || h.endsWith(".localhost")) return true;
-  if (h === "::1" || h === "0:0:0:0:0:0:0:1") return true;
-  return /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h);
-}
-
 /**
- * Parses and checks a provider base URL. `https:` is always accepted; `http:` only for loopback
- * hosts, because a key or a conversation sent in clear to another machine is readable by anyone
- * on the path. Credentials embedded in the URL are refused so they cannot end up in logs.
+ * Parses and checks a provider base URL with the project's one secure-URL rule
+ * (`src/net/secure_url.ts`: https anywhere, http only on loopback, no credentials in the URL),
+ * re-raised as a `ProviderError` so callers handle one error type.
  */
 export function checkEndpoint(url: string, endpoint: EndpointInfo): URL {
-  let parsed: URL;
   try {
-    parsed = new URL(url);
-  } catch {
-    throw new ProviderError("config", `The ${endpoint.name} URL is not a valid URL.`, {
-      fix: "Give a full URL such as https://api.example.com/v1.",
+    return requireSecureUrl(url, endpoint.name);
+  } catch (e) {
+    if (!(e instanceof InsecureUrlError)) throw e;
+    const insecure = /^http:/i.test(url.trim());
+    throw new ProviderError(insecure ? "insecure_url" : "config", e.message, {
+      fix: e.fix,
+      cause: e,
     });
   }
-  if (parsed.username || parsed.password) {
-    throw new ProviderError("config", `The ${endpoint.name} URL must not contain credentials.`, {
-      fix: "Store the key with `wirken credentials set` and remove it from the URL.",
-    });
-  }
-  if (parsed.protocol === "https:") return parsed;
-  if (parsed.protocol === "http:" && isLoopbackHost(parsed.hostname)) return parsed;
-  if (parsed.protocol === "http:") {
-    throw new ProviderError(
-      "insecure_url",
-      `Refusing to talk to ${endpoint.name} at ${parsed.host} over plain http.`,
-      { fix: "Use an https:// URL; http:// is only allowed for this machine (127.0.0.1)." },
-    );
-  }
-  throw new ProviderError("config", `The ${endpoint.name} URL must start with https://.`, {
-    fix: "Use an https:// URL (or http://127.0.0.1 for a local server).",
-  });
 }
 
 /** Joins a base URL and a path without doubling or dropping slashes. */

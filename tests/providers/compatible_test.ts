@@ -40,11 +40,12 @@ Deno.test("compatible: defaults and required settings", () => {
   assertEquals(createTinfoilProvider({ apiKey: new Secret("k") }).baseUrl, TINFOIL_BASE_URL);
   assertThrows(() => createCustomProvider({}), ProviderError, "base URL");
   assertThrows(() => createTinfoilProvider({}), ProviderError, "API key");
-  assertThrows(
+  const insecure = assertThrows(
     () => createCustomProvider({ baseUrl: "http://10.0.0.5:8000/v1" }),
     ProviderError,
-    "plain http",
+    "Refusing",
   );
+  assertEquals(insecure.kind, "insecure_url");
   // Loopback http is fine, including IPv6 and localhost.
   createCustomProvider({ baseUrl: "http://[::1]:8000/v1" });
   createCustomProvider({ baseUrl: "http://localhost:8000/v1" });
