@@ -16,10 +16,13 @@ export class VaultKeyError extends VaultError {}
 export class WrongPassphraseError extends VaultKeyError {
   /** `keyFile` is the path of the passphrase-protected key file. */
   constructor(keyFile: string) {
-    super(`The passphrase does not unlock the vault key file ${keyFile}.`, {
-      fix:
-        "Check WIRKEN_VAULT_PASSPHRASE (or retype the passphrase); the vault cannot be opened without it.",
-    });
+    super(
+      `The passphrase does not unlock the vault key file ${keyFile} (or the file was modified).`,
+      {
+        fix:
+          "Check WIRKEN_VAULT_PASSPHRASE (or retype the passphrase); the vault cannot be opened without it.",
+      },
+    );
   }
 }
 
