@@ -44,3 +44,26 @@ Deno.test("expiry: parseWhen and parsePeriodDays", () => {
   assertThrows(() => parsePeriodDays("0d"), VaultError);
   assertThrows(() => parsePeriodDays("soon"), VaultError);
 });
+
+Deno.test("expiry: vaultWarnings reads dates without the master key", async () => {
+  const { tempDir, testVaultOptions } = await import("../../tests/vault/helpers.ts");
+  const { openVault, vaultWarnings, readCredentialMetadata } = await import("./open.ts");
+  const { Secret } = await import("../secret.ts");
+  const t = await tempDir();
+  try {
+    assertEquals(await vaultWarnings(t.path), []);
+    const v = await openVault(testVaultOptions(t.path));
+    v.set("soon", new Secret("x"), { expiresAt: new Date(Date.now() + 3 * 86_400_000) });
+    v.set("later", new Secret("y"), { expiresAt: new Date(Date.now() + 60 * 86_400_000) });
+    v.close();
+    // The key file is gone: metadata must still be readable.
+    await Deno.remove(`${t.path}/vault.key`);
+    assertEquals((await readCredentialMetadata(t.path)).map((c) => c.name), ["later", "soon"]);
+    assertEquals((await vaultWarnings(t.path)).map((w) => [w.name, w.kind]), [[
+      "soon",
+      "expires-soon",
+    ]]);
+  } finally {
+    await t.cleanup();
+  }
+});

@@ -4,7 +4,14 @@
  *
  * @module
  */
-export { DEFAULT_BACKENDS, defaultPassphraseSource, describeKeychain, openVault } from "./open.ts";
+export {
+  DEFAULT_BACKENDS,
+  defaultPassphraseSource,
+  describeKeychain,
+  openVault,
+  readCredentialMetadata,
+  vaultWarnings,
+} from "./open.ts";
 export type { Env, KeychainReport, OpenVaultOptions } from "./open.ts";
 export { CREDENTIAL_NAME, Vault } from "./store.ts";
 export type { RekeyOptions, RekeyStep, VerifyReport } from "./store.ts";

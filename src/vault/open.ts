@@ -28,6 +28,7 @@ import {
   equalBytes,
   keyCheckEntries,
   keyOpens,
+  listInfos,
   readMeta,
   toHex,
   Vault,
@@ -36,6 +37,8 @@ import {
   writeMeta,
 } from "./store.ts";
 import { dataPaths } from "../config/paths.ts";
+import type { CredentialInfo } from "./types.ts";
+import { type CredentialWarning, credentialWarnings } from "./expiry.ts";
 
 /** Environment access (a map in tests). */
 export type Env = { get(name: string): string | undefined };
@@ -401,4 +404,36 @@ export async function describeKeychain(
   } catch (e) {
     return { ...base, ok: false, detail: (e as Error).message };
   }
+}
+
+/**
+ * Credential metadata (names and dates, no values) read WITHOUT the master key, so `wirken
+ * doctor` and `wirken run` can warn about expiry before (or without) unlocking. Empty when
+ * there is no vault yet.
+ */
+export async function readCredentialMetadata(dataDir: string): Promise<CredentialInfo[]> {
+  const path = dataPaths(dataDir).vaultDb;
+  try {
+    await Deno.stat(path);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return [];
+    throw e;
+  }
+  const db = await openVaultDb(path, false);
+  try {
+    return listInfos(db);
+  } finally {
+    db.close();
+  }
+}
+
+/**
+ * The warnings `wirken run` and `wirken doctor` print: credentials expired, expiring, or due
+ * for rotation within `withinDays` (default 14). Needs no master key.
+ */
+export async function vaultWarnings(
+  dataDir: string,
+  options: { now?: Date; withinDays?: number } = {},
+): Promise<CredentialWarning[]> {
+  return credentialWarnings(await readCredentialMetadata(dataDir), options);
 }

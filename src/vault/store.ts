@@ -234,9 +234,7 @@ export class Vault implements CredentialStore {
   /** Metadata of every credential, sorted by name. */
   list(): CredentialInfo[] {
     this.#open();
-    const rows = this.#db.prepare(`SELECT ${META_COLUMNS} FROM credentials ORDER BY name`)
-      .all() as unknown as Row[];
-    return rows.map(toInfo);
+    return listInfos(this.#db);
   }
 
   /** Metadata of `name`, or `undefined`. */
@@ -472,6 +470,13 @@ function writeVerb(mode: "insert" | "update" | "upsert"): string {
     : mode === "update"
     ? "credential rotated"
     : "credential stored";
+}
+
+/** Metadata of every credential in `db`, sorted by name; needs no key (dates are not secret). */
+export function listInfos(db: Database): CredentialInfo[] {
+  const rows = db.prepare(`SELECT ${META_COLUMNS} FROM credentials ORDER BY name`)
+    .all() as unknown as Row[];
+  return rows.map(toInfo);
 }
 
 function toInfo(r: Row): CredentialInfo {
