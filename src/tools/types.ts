@@ -1,0 +1,75 @@
+/**
+ * The `Tool` interface: what the agent loop needs from a tool. The tools themselves (files,
+ * exec, web, MCP, skills) live beside this file and in their own rooms; the loop only sees
+ * this shape. Input is described by a zod schema, which is both what the model is shown (as
+ * JSON Schema, via `z.toJSONSchema`) and what the model's arguments are checked against
+ * before anything runs.
+ *
+ * @module
+ */
+import { z } from "zod";
+
+/**
+ * How dangerous a tool is: 1 reads only (runs without asking), 2 changes things inside the
+ * workspace, 3 reaches outside it (shell, network writes). The permissions room decides what
+ * each tier needs; the loop only passes it along.
+ */
+export type Tier = 1 | 2 | 3;
+
+/** What a running tool may know about where it runs. */
+export interface ToolContext {
+  agentId: string;
+  sessionId: string;
+  channel: string;
+  /** Who asked (the sender id on the channel). */
+  sender: string;
+  /** Folder the agent's file tools are confined to, when it has one. */
+  workspace?: string;
+  /** Aborted when the turn is cancelled; long-running tools must stop. */
+  signal: AbortSignal;
+}
+
+/** What a tool returns; `content` is sent to the model as is. */
+export interface ToolResult {
+  content: string;
+  /** The tool failed; the model is told so (and may retry or explain). */
+  isError?: boolean;
+}
+
+/** A tool the agent can call. `I` is the validated input type. */
+export interface Tool<I = unknown> {
+  /** Unique name the model calls it by: letters, digits, `_` and `-`, at most 64. */
+  name: string;
+  /** One or two sentences the model reads to decide when to call it. */
+  description: string;
+  tier: Tier;
+  /** Schema of the input; arguments failing it never reach `run`. */
+  inputSchema: z.ZodType<I>;
+  /** Runs the tool on validated input. Throwing is allowed: the loop reports it as an error. */
+  run(input: I, ctx: ToolContext): Promise<ToolResult>;
+}
+
+/** Declares a tool with its input type inferred from the schema. */
+export function defineTool<S extends z.ZodType>(tool: {
+  name: string;
+  description: string;
+  tier: Tier;
+  inputSchema: S;
+  run(input: z.infer<S>, ctx: ToolContext): Promise<ToolResult>;
+}): Tool<z.infer<S>> {
+  return tool as Tool<z.infer<S>>;
+}
+
+/** The tool's input as JSON Schema (draft 2020-12), without the `$schema` marker. */
+export function toolJsonSchema(tool: Tool): Record<string, unknown> {
+  const schema = z.toJSONSchema(tool.inputSchema, {
+    io: "input",
+    unrepresentable: "any",
+  }) as Record<
+    string,
+    unknown
+  >;
+  const { $schema: _marker, ...rest } = schema;
+  // Providers require an object schema at the top; a tool without input gets an empty one.
+  return rest.type === "object" ? rest : { type: "object", properties: {} };
+}
