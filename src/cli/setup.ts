@@ -3,9 +3,53 @@
  *
  * @module
  */
-import { UsageError } from "../errors.ts";
+import { UsageError, WirkenError } from "../errors.ts";
+import type { Config } from "../config/schema.ts";
+import type { ProviderKind } from "../providers/types.ts";
+import type { Secret } from "../secret.ts";
 import { notYet } from "./not_yet.ts";
-import type { CommandSpec } from "./spec.ts";
+import type { CommandContext, CommandSpec } from "./spec.ts";
+
+/** `setup --provider ...`: the same steps as the wizard, from flags and environment. */
+async function nonInteractive(ctx: CommandContext): Promise<Config> {
+  const [{ PROVIDER_NEEDS, liveCheck }, { applySetup }, { Secret }] = await Promise.all([
+    import("../setup/provider_step.ts"),
+    import("../setup/apply.ts"),
+    import("../secret.ts"),
+  ]);
+  const kind = ctx.flags.provider as ProviderKind;
+  const needs = PROVIDER_NEEDS[kind];
+  const model = typeof ctx.flags.model === "string" ? ctx.flags.model : needs.model;
+  if (!model) throw new UsageError(`--model is required for ${kind}`, "e.g. --model <model id>");
+  const baseUrl = typeof ctx.flags["base-url"] === "string" ? ctx.flags["base-url"] : undefined;
+  if (needs.baseUrl === "required" && !baseUrl) {
+    throw new UsageError(
+      `--base-url is required for ${kind}`,
+      "e.g. --base-url https://llm.example.com/v1",
+    );
+  }
+  const keyEnv = ctx.flags["api-key-env"];
+  let apiKey: Secret | undefined;
+  if (typeof keyEnv === "string") {
+    const value = ctx.env.get(keyEnv);
+    if (!value) throw new UsageError(`--api-key-env names ${keyEnv}, but ${keyEnv} is not set`);
+    apiKey = new Secret(value);
+  } else if (needs.key === "required") {
+    throw new UsageError(
+      `${kind} needs an API key`,
+      "pass --api-key-env <VAR> naming the environment variable that holds it (never the key itself)",
+    );
+  }
+  const check = await liveCheck({ kind, baseUrl, apiKey }, ctx.env);
+  if (!check.ok) {
+    throw new WirkenError(`The provider check failed: ${check.message}`, {
+      fix: check.badKey
+        ? "Check the key in " + String(keyEnv) + "; nothing was saved."
+        : "Check --base-url and the network; nothing was saved.",
+    });
+  }
+  return await applySetup(ctx.dataDir, { provider: { kind, model, baseUrl }, apiKey }, ctx.env);
+}
 
 /** The `setup` command. */
 export const setupCommand: CommandSpec = {
@@ -111,6 +155,25 @@ export const setupCommand: CommandSpec = {
       }
       return 0;
     }
-    return notYet("setup", "issue 14, setup wizard")(ctx);
+    if (ctx.flags.channel || ctx.flags["telegram-token-env"]) {
+      // Nothing is written: a half-applied setup would be worse than none.
+      return notYet("setup --channel", "issue 10, channel adapters (`wirken channel add`)")(ctx);
+    }
+    const { print } = await import("./output.ts");
+    if (typeof ctx.flags.provider === "string") {
+      const config = await nonInteractive(ctx);
+      const { summary } = await import("../setup/apply.ts");
+      print(summary(config));
+      return 0;
+    }
+    if (!Deno.stdin.isTerminal()) {
+      throw new UsageError(
+        "`wirken setup` needs a terminal for its questions",
+        "in scripts pass --provider <name> --model <id> [--api-key-env VAR] [--base-url URL]",
+      );
+    }
+    const { runWizard } = await import("../setup/wizard.ts");
+    await runWizard(ctx.dataDir, ctx.env);
+    return 0;
   },
 };
