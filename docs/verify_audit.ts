@@ -1,5 +1,5 @@
 /**
- * Offline verifier for a wirken audit export (`wirken audit export --output audit.jsonl`).
+ * Offline verifier for a wirken audit export (`wirken audit export --out audit.jsonl`).
  *
  * Self-contained on purpose: it imports nothing from wirken and nothing from a registry, so an
  * auditor can read all of it (it implements `docs/audit.md` from scratch) and run it offline:
