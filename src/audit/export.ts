@@ -129,7 +129,7 @@ export function parseExport(text: string): ParsedExport {
   };
   if (lines.length === 0) {
     throw new AuditError("The export is empty.", {
-      fix: "Export with `wirken audit export --output <file>`.",
+      fix: "Export with `wirken audit export --out <file>`.",
     });
   }
   const header = parseLine(0, ExportHeaderSchema);
