@@ -1,0 +1,220 @@
+/**
+ * Conversation history in SQLite (`<data dir>/sessions.db`): one session per
+ * agent + channel + conversation, its messages, tool calls and tool results, in order.
+ *
+ * The key is the triple, enforced by a UNIQUE constraint, so two channels that happen to use
+ * the same conversation id (Telegram chat `42`, Discord channel `42`) never share a session.
+ * The readable id `channel:conversation:agent` is unambiguous because neither a channel nor
+ * an agent id may contain `:`.
+ *
+ * @module
+ */
+import { z } from "zod";
+import { StoreError } from "../errors.ts";
+import type { ChatMessage } from "../providers/types.ts";
+import { type Database, type Migration, openDatabase } from "../store/sqlite.ts";
+
+/** What identifies a session. */
+export interface SessionKey {
+  agent: string;
+  channel: string;
+  conversation: string;
+}
+
+/** A session's metadata. */
+export interface SessionInfo extends SessionKey {
+  id: string;
+  createdAt: string;
+  updatedAt: string;
+  messageCount: number;
+}
+
+/** The schema, forward-only. */
+export const SESSION_MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: "sessions and messages",
+    up: `
+      CREATE TABLE sessions (
+        id TEXT PRIMARY KEY,
+        agent TEXT NOT NULL,
+        channel TEXT NOT NULL,
+        conversation TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        UNIQUE (agent, channel, conversation)
+      ) STRICT;
+      CREATE TABLE messages (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        session_id TEXT NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+        role TEXT NOT NULL CHECK (role IN ('user', 'assistant', 'tool')),
+        content TEXT NOT NULL,
+        tool_calls TEXT,
+        tool_results TEXT,
+        created_at TEXT NOT NULL
+      ) STRICT;
+      CREATE INDEX messages_by_session ON messages (session_id, seq);
+    `,
+  },
+];
+
+// Rows are read back through zod: the file is on disk and could have been edited or damaged.
+const ToolCalls = z.array(z.object({
+  id: z.string(),
+  name: z.string(),
+  arguments: z.string(),
+  signature: z.string().optional(),
+}));
+const ToolResults = z.array(z.object({
+  callId: z.string(),
+  name: z.string(),
+  content: z.string(),
+  isError: z.boolean().optional(),
+}));
+const Row = z.object({
+  role: z.enum(["user", "assistant", "tool"]),
+  content: z.string(),
+  tool_calls: z.string().nullable(),
+  tool_results: z.string().nullable(),
+});
+const InfoRow = z.object({
+  id: z.string(),
+  agent: z.string(),
+  channel: z.string(),
+  conversation: z.string(),
+  created_at: z.string(),
+  updated_at: z.string(),
+  n: z.number(),
+});
+
+/** The readable id of a session. */
+export function sessionId(key: SessionKey): string {
+  return `${key.channel}:${key.conversation}:${key.agent}`;
+}
+
+function toInfo(row: unknown): SessionInfo {
+  const r = InfoRow.parse(row);
+  return {
+    id: r.id,
+    agent: r.agent,
+    channel: r.channel,
+    conversation: r.conversation,
+    createdAt: r.created_at,
+    updatedAt: r.updated_at,
+    messageCount: r.n,
+  };
+}
+
+function toMessage(row: unknown): ChatMessage {
+  const r = Row.parse(row);
+  if (r.role === "user") return { role: "user", content: r.content };
+  if (r.role === "assistant") {
+    const calls = r.tool_calls ? ToolCalls.parse(JSON.parse(r.tool_calls)) : [];
+    return calls.length
+      ? { role: "assistant", content: r.content, toolCalls: calls }
+      : { role: "assistant", content: r.content };
+  }
+  return { role: "tool", results: ToolResults.parse(JSON.parse(r.tool_results ?? "[]")) };
+}
+
+const INFO_SELECT = `SELECT s.id, s.agent, s.channel, s.conversation, s.created_at, s.updated_at,
+  (SELECT COUNT(*) FROM messages m WHERE m.session_id = s.id) AS n FROM sessions s`;
+
+/** The session store. */
+export class SessionStore {
+  readonly #db: Database;
+
+  /** Wraps an open database (see {@linkcode openSessionStore}). */
+  constructor(db: Database) {
+    this.#db = db;
+  }
+
+  /** The session for `key`, created on first use. */
+  getOrCreate(key: SessionKey): SessionInfo {
+    for (const [k, v] of Object.entries(key)) {
+      if (typeof v !== "string" || v.length === 0) {
+        throw new StoreError(`A session needs a non-empty ${k}.`, {
+          fix: "This is a bug in the caller; please report it.",
+        });
+      }
+    }
+    const id = sessionId(key);
+    const now = new Date().toISOString();
+    this.#db.prepare(
+      `INSERT INTO sessions (id, agent, channel, conversation, created_at, updated_at)
+       VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (agent, channel, conversation) DO NOTHING`,
+    ).run(id, key.agent, key.channel, key.conversation, now, now);
+    const row = this.#db.prepare(
+      `${INFO_SELECT} WHERE s.agent = ? AND s.channel = ? AND s.conversation = ?`,
+    ).get(key.agent, key.channel, key.conversation);
+    return toInfo(row);
+  }
+
+  /** One session by id. */
+  get(id: string): SessionInfo | undefined {
+    const row = this.#db.prepare(`${INFO_SELECT} WHERE s.id = ?`).get(id);
+    return row ? toInfo(row) : undefined;
+  }
+
+  /** Appends a message; durable when this returns. */
+  append(id: string, message: ChatMessage): void {
+    const now = new Date().toISOString();
+    const content = message.role === "tool" ? "" : message.content;
+    const calls = message.role === "assistant" && message.toolCalls?.length
+      ? JSON.stringify(message.toolCalls)
+      : null;
+    const results = message.role === "tool" ? JSON.stringify(message.results) : null;
+    this.#db.exec("BEGIN IMMEDIATE");
+    try {
+      const updated = this.#db.prepare("UPDATE sessions SET updated_at = ? WHERE id = ?").run(
+        now,
+        id,
+      );
+      if (Number(updated.changes) !== 1) {
+        throw new StoreError(`No session ${id}.`, { fix: "List sessions: wirken sessions list" });
+      }
+      this.#db.prepare(
+        `INSERT INTO messages (session_id, role, content, tool_calls, tool_results, created_at)
+         VALUES (?, ?, ?, ?, ?, ?)`,
+      ).run(id, message.role, content, calls, results, now);
+      this.#db.exec("COMMIT");
+    } catch (e) {
+      this.#db.exec("ROLLBACK");
+      throw e;
+    }
+  }
+
+  /** The newest `limit` messages of a session, oldest first. */
+  history(id: string, limit = 500): ChatMessage[] {
+    const rows = this.#db.prepare(
+      `SELECT role, content, tool_calls, tool_results FROM messages WHERE session_id = ?
+       ORDER BY seq DESC LIMIT ?`,
+    ).all(id, limit);
+    return rows.reverse().map(toMessage);
+  }
+
+  /** Sessions, most recently active first. */
+  list(filter: { agent?: string } = {}): SessionInfo[] {
+    const rows = filter.agent
+      ? this.#db.prepare(`${INFO_SELECT} WHERE s.agent = ? ORDER BY s.updated_at DESC`).all(
+        filter.agent,
+      )
+      : this.#db.prepare(`${INFO_SELECT} ORDER BY s.updated_at DESC`).all();
+    return rows.map(toInfo);
+  }
+
+  /** Deletes a session and its messages; true when it existed. */
+  clear(id: string): boolean {
+    return Number(this.#db.prepare("DELETE FROM sessions WHERE id = ?").run(id).changes) > 0;
+  }
+
+  /** Closes the database. */
+  close(): void {
+    this.#db.close();
+  }
+}
+
+/** Opens (creating and migrating) the session store at `path`. */
+export function openSessionStore(path: string): SessionStore {
+  return new SessionStore(openDatabase(path, { migrations: SESSION_MIGRATIONS }));
+}
