@@ -1,0 +1,178 @@
+/**
+ * The bubblewrap backend (default on Linux when `bwrap` is installed).
+ *
+ * The child sees a minimal read-only system (`/usr`, `/etc` with secrets masked, the `/bin`
+ * and `/lib` links), a fresh `/proc`, a minimal `/dev`, a fresh `/tmp`, and the workspace as
+ * the only writable place. Home directories, the wirken data directory, `/run` (and so the
+ * Docker socket) are simply not there. All namespaces are unshared (no network), capabilities
+ * dropped, a new session (no TIOCSTI into our terminal), and the tree dies with us.
+ *
+ * Limits: `prlimit` sets RLIMIT_DATA (memory a bomb can touch; unlike RLIMIT_AS it does not
+ * count the large PROT_NONE reservations V8 and the JVM make, so node/deno still start),
+ * RLIMIT_NPROC and no core dumps. Because the kernel never enforces RLIMIT_NPROC for uid 0, a
+ * per-run cgroup (`cgroup.ts`) adds `pids.max` and a memory cap when the hierarchy is writable.
+ *
+ * @module
+ */
+import { dirname } from "node:path";
+import { createRunCgroup, joinCgroupArgv } from "./cgroup.ts";
+import { onPath, runProcess, SAFE_PATH } from "./process.ts";
+import type { Sandbox, SandboxCommand, SandboxLimits, SandboxResult } from "./types.ts";
+import { SandboxError } from "./types.ts";
+
+/** Files inside the bound `/etc` replaced by empty ones: a root gateway could read them. */
+const MASKED_ETC = ["/etc/shadow", "/etc/gshadow", "/etc/shadow-", "/etc/gshadow-", "/etc/sudoers"];
+/** Directories inside `/etc` hidden behind an empty tmpfs (host keys, sudo rules). */
+const MASKED_ETC_DIRS = ["/etc/ssh", "/etc/sudoers.d", "/etc/ssl/private", "/etc/wirken"];
+/** Top-level system paths; symlinks (merged /usr) are recreated as symlinks. */
+const SYSTEM = ["/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"];
+
+/** Options of {@linkcode BwrapSandbox}. */
+export interface BwrapOptions {
+  /** Real path of the workspace, bound read-write. */
+  workspace: string;
+  /** Extra host paths bound read-only (e.g. a toolchain under /opt). */
+  readOnlyPaths?: readonly string[];
+  /** The `bwrap` binary (default: found on PATH). */
+  bwrapPath?: string;
+  /** Use per-run cgroups when possible (default true). */
+  cgroups?: boolean;
+}
+
+async function lstatOrNull(path: string): Promise<Deno.FileInfo | null> {
+  try {
+    return await Deno.lstat(path);
+  } catch {
+    return null;
+  }
+}
+
+/** Builds bwrap's arguments (exported for tests and `wirken doctor`). */
+export async function bwrapArgs(
+  workspace: string,
+  command: SandboxCommand,
+  readOnlyPaths: readonly string[] = [],
+): Promise<string[]> {
+  const args = [
+    "--unshare-all",
+    "--die-with-parent",
+    "--new-session",
+    "--cap-drop",
+    "ALL",
+    "--clearenv",
+    "--setenv",
+    "PATH",
+    SAFE_PATH,
+    "--setenv",
+    "HOME",
+    workspace,
+    "--setenv",
+    "TMPDIR",
+    "/tmp",
+    "--setenv",
+    "LANG",
+    "C.UTF-8",
+    "--ro-bind",
+    "/usr",
+    "/usr",
+  ];
+  for (const path of SYSTEM) {
+    const info = await lstatOrNull(path);
+    if (!info) continue;
+    if (info.isSymlink) args.push("--symlink", await Deno.readLink(path), path);
+    else args.push("--ro-bind", path, path);
+  }
+  args.push("--ro-bind", "/etc", "/etc");
+  for (const file of MASKED_ETC) {
+    if (await lstatOrNull(file)) args.push("--ro-bind", "/dev/null", file);
+  }
+  for (const dir of MASKED_ETC_DIRS) {
+    if ((await lstatOrNull(dir))?.isDirectory) args.push("--tmpfs", dir);
+  }
+  for (const path of readOnlyPaths) args.push("--ro-bind", path, path);
+  args.push("--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp");
+  // The workspace last, so a workspace under /tmp is not hidden by the fresh /tmp.
+  args.push("--bind", workspace, workspace, "--chdir", command.cwd ?? workspace);
+  // bwrap builds the new root on a tmpfs; make it read-only so scaffolding dirs stay empty.
+  args.push("--remount-ro", "/");
+  for (const [key, value] of Object.entries(command.env ?? {})) args.push("--setenv", key, value);
+  args.push("--", ...command.argv);
+  return args;
+}
+
+/** Runs commands under bubblewrap. */
+export class BwrapSandbox implements Sandbox {
+  /** Always `bwrap`. */
+  readonly kind = "bwrap" as const;
+  readonly #options: BwrapOptions;
+
+  /** `options.workspace` must be a real (symlink-free) absolute path. */
+  constructor(options: BwrapOptions) {
+    this.#options = options;
+  }
+
+  /** True when `bwrap` is installed and can create namespaces here. */
+  static async available(bwrapPath?: string): Promise<boolean> {
+    const bin = bwrapPath ?? (await onPath("bwrap"));
+    if (!bin || Deno.build.os !== "linux") return false;
+    try {
+      const out = await new Deno.Command(bin, {
+        args: ["--unshare-all", "--ro-bind", "/", "/", "--", "true"],
+        stdout: "null",
+        stderr: "null",
+      }).output();
+      return out.success;
+    } catch {
+      return false;
+    }
+  }
+
+  /** Runs `command` inside a fresh bubblewrap sandbox. */
+  async run(
+    command: SandboxCommand,
+    limits: SandboxLimits,
+    signal?: AbortSignal,
+  ): Promise<SandboxResult> {
+    const bin = this.#options.bwrapPath ?? (await onPath("bwrap"));
+    if (!bin) {
+      throw new SandboxError("bubblewrap (bwrap) is not installed.", {
+        fix: "Install it (apt-get install bubblewrap) or set tools.sandbox to docker.",
+      });
+    }
+    const cwd = command.cwd ?? this.#options.workspace;
+    if (cwd !== this.#options.workspace && !cwd.startsWith(this.#options.workspace + "/")) {
+      throw new SandboxError(`The working directory ${cwd} is outside the workspace.`, {
+        fix: "Run commands from inside the agent's workspace.",
+      });
+    }
+    const prlimit = (await onPath("prlimit")) ?? "prlimit";
+    const group = this.#options.cgroups === false ? null : await createRunCgroup(limits);
+    const argv = [
+      ...joinCgroupArgv(group?.procsFiles ?? []),
+      prlimit,
+      `--data=${limits.memoryBytes}`,
+      `--nproc=${limits.maxProcesses}`,
+      "--core=0",
+      "--",
+      bin,
+      ...(await bwrapArgs(
+        this.#options.workspace,
+        { ...command, cwd },
+        this.#options.readOnlyPaths,
+      )),
+    ];
+    try {
+      return await runProcess({
+        argv,
+        env: { PATH: SAFE_PATH },
+        cwd: dirname(bin),
+        stdin: command.stdin,
+        limits,
+        kind: "bwrap",
+        signal,
+      });
+    } finally {
+      await group?.remove();
+    }
+  }
+}
