@@ -15,7 +15,10 @@ export type CommandRunner = (
 ) => Promise<{ ok: boolean; output: string }>;
 
 /** The real runner. */
-export const runCommand: CommandRunner = async (cmd, args) => {
+export async function runCommand(
+  cmd: string,
+  args: string[],
+): Promise<{ ok: boolean; output: string }> {
   try {
     const out = await new Deno.Command(cmd, {
       args,
@@ -29,7 +32,7 @@ export const runCommand: CommandRunner = async (cmd, args) => {
   } catch (e) {
     return { ok: false, output: (e as Error).message };
   }
-};
+}
 
 /** Where the service file lives and what happened. */
 export interface ServiceResult {
