@@ -184,7 +184,7 @@ export function parseSkillMd(rawText: string, options: ParseOptions): ParsedSkil
   }
   const fmLines = lines.slice(1, end);
   const located: Located = { keyLines: new Map() };
-  const yamlText = cutInlineMetadata(fmLines, located, file).join("\n");
+  const yamlText = quoteColonScalars(cutInlineMetadata(fmLines, located, file)).join("\n");
 
   const lineCounter = new LineCounter();
   const doc = parseDocument(yamlText, { lineCounter, uniqueKeys: true, prettyErrors: false });
@@ -383,6 +383,22 @@ function cutInlineMetadata(fmLines: string[], located: Located, file: string): s
   out[idx] = "metadata:";
   for (let li = idx + 1; li <= endLine; li++) out[li] = "";
   return out;
+}
+
+/**
+ * OpenClaw reads front matter line by line, so skills in the wild write
+ * `description: Do X: with a colon` unquoted, which strict YAML rejects. A top-level plain
+ * scalar containing `": "` is never valid YAML, so quoting it only turns an error into the
+ * meaning its author intended.
+ */
+function quoteColonScalars(lines: string[]): string[] {
+  return lines.map((l) => {
+    const m = /^([A-Za-z][\w-]*):[ \t]+(.*?)\s*$/.exec(l);
+    if (!m) return l;
+    const value = m[2];
+    if (!value.includes(": ") || /^["'[{|>&*!%@`#]/.test(value)) return l;
+    return `${m[1]}: ${JSON.stringify(value)}`;
+  });
 }
 
 function parseJson5Metadata(

@@ -107,6 +107,10 @@ const VALID: Record<string, Expect> = {
   "22-empty-body": { body: "\n" },
   "23-tags-list": { unknownFields: [] },
   "24-dots-end": { name: "dots", body: "Body after dots.\n" },
+  "25-unquoted-colon": {
+    description: "Work with GitHub: issues, PRs and runs",
+    homepage: "https://example.com/x",
+  },
 };
 
 for (const [dir, expect] of Object.entries(VALID)) {
