@@ -76,6 +76,12 @@ export const LimitsSchema = z.strictObject({
   messagesPerMinute: z.number().int().positive().default(20).describe(
     "Per sender and channel; WebChat and `wirken ask` count too.",
   ),
+  channelMessagesPerMinute: z.number().int().positive().default(60).describe(
+    "Per channel, all senders together (WebChat and `wirken ask` are channels too).",
+  ),
+  globalMessagesPerMinute: z.number().int().positive().default(120).describe(
+    "Across every channel of this gateway.",
+  ),
   toolRoundsPerTurn: z.number().int().min(1).max(20).default(20).describe(
     "Tool-call rounds the agent may take in one turn (never above 20).",
   ),

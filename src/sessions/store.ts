@@ -56,6 +56,19 @@ export const SESSION_MIGRATIONS: readonly Migration[] = [
       CREATE INDEX messages_by_session ON messages (session_id, seq);
     `,
   },
+  {
+    version: 2,
+    // Rate-limit buckets live here because every entry point (gateway, `wirken ask`) already
+    // opens this file; see src/ratelimit/sqlite_state.ts.
+    name: "rate limit buckets",
+    up: `
+      CREATE TABLE rate_buckets (
+        key TEXT PRIMARY KEY,
+        tokens REAL NOT NULL,
+        updated_ms INTEGER NOT NULL
+      ) STRICT;
+    `,
+  },
 ];
 
 // Rows are read back through zod: the file is on disk and could have been edited or damaged.
