@@ -544,6 +544,17 @@ export class AuditLog implements AuditSink {
 
 /** Verifies the chain stored in an open `audit.db` handle. */
 export function verifyDatabase(db: Database, options: VerifyOptions = {}): VerifyResult {
+  // One read transaction: the gateway may be appending from another process, and events read
+  // from one snapshot with the head from a later one would look like a truncated tail.
+  db.exec("BEGIN");
+  try {
+    return verifySnapshot(db, options);
+  } finally {
+    db.exec("COMMIT");
+  }
+}
+
+function verifySnapshot(db: Database, options: VerifyOptions): VerifyResult {
   const verifier = new ChainVerifier(options);
   const cps = db.prepare("SELECT * FROM events WHERE kind = 'audit.checkpoint' ORDER BY seq")
     .all() as unknown as Row[];

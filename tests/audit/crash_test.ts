@@ -102,3 +102,38 @@ Deno.test("kill -9 in a loop while appending: the chain verifies and no acknowle
     await cleanup();
   }
 });
+
+Deno.test("verify while another process appends never reports a false break", async () => {
+  const { dir, cleanup } = await tempDir();
+  try {
+    const path = join(dir, "audit.db");
+    const key = generateSigningKey();
+    const child = new Deno.Command(Deno.execPath(), {
+      args: ["run", "--allow-read", "--allow-write", "--allow-env", CHILD, path, "v"],
+      env: { AUDIT_TEST_KEY: key.reveal() },
+      stdout: "piped",
+      stderr: "null",
+    }).spawn();
+    const reader = child.stdout.getReader();
+    await reader.read(); // the child has appended at least once
+    const log = openAuditLog(path);
+    try {
+      let lastSeq = 0;
+      for (let i = 0; i < 15; i++) {
+        const r = log.verify({ trustedKeys: [signerFromSecret(key).publicKey] });
+        assert(r.ok, describeVerifyResult(r));
+        assert((r.lastSeq ?? 0) >= lastSeq);
+        lastSeq = r.lastSeq ?? 0;
+        await new Promise((res) => setTimeout(res, 20));
+      }
+    } finally {
+      log.close();
+      child.kill("SIGKILL");
+      await child.status;
+      reader.releaseLock();
+      await child.stdout.cancel();
+    }
+  } finally {
+    await cleanup();
+  }
+});
