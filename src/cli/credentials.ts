@@ -9,6 +9,7 @@ import { print, printError, printJson, table } from "./output.ts";
 import type { CommandContext, CommandSpec } from "./spec.ts";
 import type { CredentialInfo } from "../vault/types.ts";
 import type { Vault } from "../vault/store.ts";
+import type { BackendId } from "../vault/keychain/backend.ts";
 
 const NAME_ARG = {
   name: "name",
@@ -81,37 +82,35 @@ async function checkName(name: string): Promise<void> {
 
 async function list(ctx: CommandContext): Promise<number> {
   const { credentialWarnings } = await import("../vault/expiry.ts");
-  const vault = await vaultOf(ctx);
-  try {
-    const infos = vault.list();
-    const warnings = credentialWarnings(infos);
-    if (ctx.json) {
-      printJson({
-        backend: vault.backendId,
-        credentials: infos.map(infoJson),
-        warnings: warnings.map((w) => ({ name: w.name, kind: w.kind, at: w.at.toISOString() })),
-      });
-      return 0;
-    }
-    if (infos.length === 0) {
-      print("No credentials yet. Add one with: wirken credentials add <name>");
-      return 0;
-    }
-    print(table(
-      ["NAME", "UPDATED", "EXPIRES", "ROTATION DUE", "LAST USED"],
-      infos.map((c) => [
-        c.name,
-        when(c.updatedAt),
-        when(c.expiresAt),
-        when(c.rotationDueAt),
-        when(c.lastUsedAt),
-      ]),
-    ));
-    for (const w of warnings) printError(`warning: ${w.message}`);
+  const { inspectVault } = await import("../vault/open.ts");
+  // Names and dates are not secret: listing needs no master key (and no passphrase prompt).
+  const summary = await inspectVault(ctx.dataDir);
+  const infos = summary.credentials;
+  const warnings = credentialWarnings(infos);
+  if (ctx.json) {
+    printJson({
+      backend: summary.backend,
+      credentials: infos.map(infoJson),
+      warnings: warnings.map((w) => ({ name: w.name, kind: w.kind, at: w.at.toISOString() })),
+    });
     return 0;
-  } finally {
-    vault.close();
   }
+  if (infos.length === 0) {
+    print("No credentials yet. Add one with: wirken credentials add <name>");
+    return 0;
+  }
+  print(table(
+    ["NAME", "UPDATED", "EXPIRES", "ROTATION DUE", "LAST USED"],
+    infos.map((c) => [
+      c.name,
+      when(c.updatedAt),
+      when(c.expiresAt),
+      when(c.rotationDueAt),
+      when(c.lastUsedAt),
+    ]),
+  ));
+  for (const w of warnings) printError(`warning: ${w.message}`);
+  return 0;
 }
 
 async function addOrRotate(ctx: CommandContext, mode: "add" | "rotate"): Promise<number> {
@@ -166,25 +165,29 @@ async function show(ctx: CommandContext): Promise<number> {
       fix: "Run it in a terminal; values are never written to pipes or files by wirken.",
     });
   }
+  const { inspectVault } = await import("../vault/open.ts");
+  const { BACKEND_LABELS } = await import("../vault/keychain/backend.ts");
+  const summary = await inspectVault(ctx.dataDir);
+  const info = summary.credentials.find((c) => c.name === name);
+  if (!info) throw new CredentialNotFoundError(name);
+  if (ctx.json) {
+    printJson({ backend: summary.backend, credential: infoJson(info) });
+    return 0;
+  }
+  print(table(["FIELD", "VALUE"], [
+    ["name", info.name],
+    ["created", when(info.createdAt)],
+    ["updated", when(info.updatedAt)],
+    ["expires", when(info.expiresAt)],
+    ["rotation due", when(info.rotationDueAt)],
+    ["rotation period", info.rotationPeriodDays ? `${info.rotationPeriodDays} days` : "-"],
+    ["last used", when(info.lastUsedAt)],
+    ["master key", BACKEND_LABELS[summary.backend ?? ""] ?? summary.backend ?? "-"],
+  ]));
+  if (!reveal) return 0;
+  // Only revealing needs the master key.
   const vault = await vaultOf(ctx);
   try {
-    const info = vault.info(name);
-    if (!info) throw new CredentialNotFoundError(name);
-    if (ctx.json) {
-      printJson({ backend: vault.backendId, credential: infoJson(info) });
-      return 0;
-    }
-    print(table(["FIELD", "VALUE"], [
-      ["name", info.name],
-      ["created", when(info.createdAt)],
-      ["updated", when(info.updatedAt)],
-      ["expires", when(info.expiresAt)],
-      ["rotation due", when(info.rotationDueAt)],
-      ["rotation period", info.rotationPeriodDays ? `${info.rotationPeriodDays} days` : "-"],
-      ["last used", when(info.lastUsedAt)],
-      ["master key", vault.backendLabel],
-    ]));
-    if (!reveal) return 0;
     const { confirm } = await import("../vault/prompt.ts");
     if (!(await confirm(`Print the value of ${name} on this terminal?`))) {
       print("Not revealed.");
@@ -229,9 +232,13 @@ async function remove(ctx: CommandContext): Promise<number> {
 }
 
 async function rekey(ctx: CommandContext): Promise<number> {
+  const target = typeof ctx.flags.backend === "string" ? ctx.flags.backend : undefined;
+  const { rekeyTarget } = await import("../vault/open.ts");
   const vault = await vaultOf(ctx);
   try {
-    const r = await vault.rekey();
+    const r = await vault.rekey({
+      to: target ? rekeyTarget(target as BackendId, ctx.env) : undefined,
+    });
     if (ctx.json) {
       printJson({ ok: true, action: "rekey", backend: vault.backendId, ...r });
     } else {
@@ -332,8 +339,23 @@ export const credentialsCommand: CommandSpec = {
       summary: "Re-encrypt every credential under a new master key, in one transaction.",
       description:
         "A crash at any moment loses nothing: the new key is stored before the single\n" +
-        "re-encryption transaction, and the vault finishes an interrupted rekey on next open.",
-      examples: ["wirken credentials rekey", "wirken credentials rekey --json"],
+        "re-encryption transaction, and the vault finishes an interrupted rekey on next open.\n" +
+        "With --backend the new key goes to that backend and the old one is deleted;\n" +
+        "`--backend passphrase` also sets a new passphrase (prompt, or WIRKEN_VAULT_NEW_PASSPHRASE).",
+      examples: [
+        "wirken credentials rekey",
+        "wirken credentials rekey --json",
+        "wirken credentials rekey --backend libsecret",
+      ],
+      options: {
+        backend: {
+          type: "string",
+          valueName: "<backend>",
+          choices: ["macos-keychain", "libsecret", "passphrase"],
+          description:
+            "Also move the master key to this backend (crash-safe, like any rekey); `passphrase` changes the passphrase.",
+        },
+      },
       json: true,
       run: rekey,
     },

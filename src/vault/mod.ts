@@ -8,11 +8,14 @@ export {
   DEFAULT_BACKENDS,
   defaultPassphraseSource,
   describeKeychain,
+  inspectVault,
+  newPassphraseSource,
   openVault,
   readCredentialMetadata,
+  rekeyTarget,
   vaultWarnings,
 } from "./open.ts";
-export type { Env, KeychainReport, OpenVaultOptions } from "./open.ts";
+export type { Env, KeychainReport, OpenVaultOptions, VaultSummary } from "./open.ts";
 export { CREDENTIAL_NAME, Vault } from "./store.ts";
 export type { RekeyOptions, RekeyStep, VerifyReport } from "./store.ts";
 export {
@@ -24,7 +27,7 @@ export {
 } from "./expiry.ts";
 export type { CredentialWarning } from "./expiry.ts";
 export * from "./errors.ts";
-export { BACKEND_IDS, KEYCHAIN_SERVICE } from "./keychain/backend.ts";
+export { BACKEND_IDS, BACKEND_LABELS, KEYCHAIN_SERVICE } from "./keychain/backend.ts";
 export type {
   BackendContext,
   BackendFactory,

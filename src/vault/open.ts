@@ -100,6 +100,40 @@ export function defaultPassphraseSource(env: Env, interactive = true): Passphras
   };
 }
 
+/**
+ * The passphrase for a NEW key file written by `rekey --backend passphrase`: from
+ * `WIRKEN_VAULT_NEW_PASSPHRASE`, else a hidden prompt asked twice on a terminal, else the
+ * current passphrase from `fallback` (so a non-interactive rekey keeps it).
+ */
+export function newPassphraseSource(env: Env, fallback: PassphraseSource): PassphraseSource {
+  let remembered: Secret | null = null;
+  return {
+    async get(mode) {
+      if (remembered) return remembered;
+      const fromEnv = env.get("WIRKEN_VAULT_NEW_PASSPHRASE");
+      if (fromEnv) return (remembered = new Secret(fromEnv));
+      if (!Deno.stdin.isTerminal()) return (remembered = await fallback.get(mode));
+      return (remembered = await defaultPassphraseSource(mapEnvWithout(env), true).get("create"));
+    },
+  };
+}
+
+function mapEnvWithout(env: Env): Env {
+  // The prompt must not short-circuit to the CURRENT passphrase from the environment.
+  return { get: (k) => (k === "WIRKEN_VAULT_PASSPHRASE" ? undefined : env.get(k)) };
+}
+
+/**
+ * The backend factory for `rekey --backend <id>`: the built-in one, except that a passphrase
+ * target asks for a new passphrase (see {@linkcode newPassphraseSource}), which is how the
+ * passphrase is changed.
+ */
+export function rekeyTarget(id: BackendId, env: Env): BackendFactory {
+  if (id !== "passphrase") return DEFAULT_BACKENDS[id];
+  return (ctx) =>
+    createPassphraseBackend({ ...ctx, passphrase: newPassphraseSource(env, ctx.passphrase) });
+}
+
 /** Opens (creating on first use) the vault in `options.dataDir`. */
 export async function openVault(options: OpenVaultOptions): Promise<Vault> {
   const env = options.env ?? Deno.env;
@@ -154,6 +188,7 @@ export async function openVault(options: OpenVaultOptions): Promise<Vault> {
             vaultId,
             generation: 1,
             backend,
+            backendContext: { ...ctxBase, vaultId },
             log,
             now: options.now,
           });
@@ -173,6 +208,7 @@ export async function openVault(options: OpenVaultOptions): Promise<Vault> {
       vaultId,
       generation: meta.generation,
       backend,
+      backendContext: { ...ctxBase, vaultId },
       log,
       now: options.now,
     });
@@ -406,25 +442,40 @@ export async function describeKeychain(
   }
 }
 
+/** What can be read from vault.db without the master key. */
+export interface VaultSummary {
+  /** A vault (with a master key) exists in the data directory. */
+  exists: boolean;
+  /** Backend id recorded in the vault, e.g. `libsecret`; `null` when there is no vault. */
+  backend: string | null;
+  /** Metadata of every credential, sorted by name (no values). */
+  credentials: CredentialInfo[];
+}
+
 /**
- * Credential metadata (names and dates, no values) read WITHOUT the master key, so `wirken
- * doctor` and `wirken run` can warn about expiry before (or without) unlocking. Empty when
- * there is no vault yet.
+ * Reads names, dates and the backend id WITHOUT the master key (dates are not secret), so
+ * `credentials list/show`, `doctor` and `run` need no passphrase for them.
  */
-export async function readCredentialMetadata(dataDir: string): Promise<CredentialInfo[]> {
+export async function inspectVault(dataDir: string): Promise<VaultSummary> {
   const path = dataPaths(dataDir).vaultDb;
   try {
     await Deno.stat(path);
   } catch (e) {
-    if (e instanceof Deno.errors.NotFound) return [];
+    if (e instanceof Deno.errors.NotFound) return { exists: false, backend: null, credentials: [] };
     throw e;
   }
   const db = await openVaultDb(path, false);
   try {
-    return listInfos(db);
+    const meta = readMeta(db);
+    return { exists: meta.keyCheck !== null, backend: meta.backend, credentials: listInfos(db) };
   } finally {
     db.close();
   }
+}
+
+/** Credential metadata without the master key; empty when there is no vault yet. */
+export async function readCredentialMetadata(dataDir: string): Promise<CredentialInfo[]> {
+  return (await inspectVault(dataDir)).credentials;
 }
 
 /**

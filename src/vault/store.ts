@@ -18,7 +18,7 @@ import {
   VaultKeyError,
   VaultTamperError,
 } from "./errors.ts";
-import type { KeychainBackend } from "./keychain/backend.ts";
+import type { BackendContext, BackendFactory, KeychainBackend } from "./keychain/backend.ts";
 import type { CredentialInfo, CredentialStore, SetOptions } from "./types.ts";
 
 /** Names wirken accepts: they appear in commands and keychain attributes, so keep them plain. */
@@ -111,6 +111,11 @@ export type RekeyStep =
 
 /** Options of {@linkcode Vault.rekey}. */
 export interface RekeyOptions {
+  /**
+   * Move the master key to another backend (e.g. from the passphrase file to the Secret
+   * Service). The same crash-safe protocol applies; the old backend's key is deleted at the end.
+   */
+  to?: BackendFactory;
   /** Called at each step; awaited, so a test can stop the process exactly there. */
   onStep?: (step: RekeyStep, detail: { done: number; total: number }) => void | Promise<void>;
 }
@@ -129,6 +134,8 @@ export interface VaultInit {
   vaultId: string;
   generation: number;
   backend: KeychainBackend;
+  /** What the backend was built with; lets `rekey({ to })` build another for this vault. */
+  backendContext?: BackendContext;
   log?: Logger;
   now?: () => Date;
 }
@@ -151,7 +158,8 @@ const META_COLUMNS =
 /** The encrypted credential store. Implements {@linkcode CredentialStore}. */
 export class Vault implements CredentialStore {
   readonly #db: Database;
-  readonly #backend: KeychainBackend;
+  #backend: KeychainBackend;
+  readonly #backendContext: BackendContext | undefined;
   readonly #log: Logger | undefined;
   readonly #now: () => Date;
   readonly #touched = new Map<string, number>();
@@ -168,6 +176,7 @@ export class Vault implements CredentialStore {
     this.#db = init.db;
     this.#key = init.key;
     this.#backend = init.backend;
+    this.#backendContext = init.backendContext;
     this.#generation = init.generation;
     this.#log = init.log;
     this.#now = init.now ?? (() => new Date());
@@ -274,11 +283,27 @@ export class Vault implements CredentialStore {
   async rekey(options: RekeyOptions = {}): Promise<{ count: number; generation: number }> {
     this.#open();
     const step = options.onStep ?? (() => {});
+    const from = this.#backend;
+    let target = from;
+    if (options.to) {
+      if (!this.#backendContext) {
+        throw new VaultError("This vault cannot change backends.", {
+          fix: "Open it with openVault.",
+        });
+      }
+      target = options.to(this.#backendContext);
+      const s = await target.status();
+      if (!s.ok) {
+        throw new VaultKeyError(`The vault backend ${target.label} cannot be used: ${s.detail}.`, {
+          fix: "Fix it (see wirken doctor) or keep the current backend; nothing was changed.",
+        });
+      }
+    }
     const newKey = generateKey();
-    await this.#backend.storeMasterKey(newKey, "next");
-    const echoed = await this.#backend.loadMasterKey("next");
+    await target.storeMasterKey(newKey, "next");
+    const echoed = await target.loadMasterKey("next");
     if (!echoed || !equalBytes(echoed, newKey)) {
-      throw new VaultKeyError(`${this.#backend.label} did not return the key just stored.`, {
+      throw new VaultKeyError(`${target.label} did not return the key just stored.`, {
         fix: "The keychain is not keeping items; nothing was changed. Run `wirken doctor`.",
       });
     }
@@ -311,9 +336,12 @@ export class Vault implements CredentialStore {
         if (done === Math.ceil(rows.length / 2)) await step("reencrypting", { done, total });
       }
       const generation = this.#generation + 1;
+      // The backend id changes in the same transaction as the ciphertexts: after a crash,
+      // openVault looks in the backend that matches the rows (its `next` slot if need be).
       writeMeta(this.#db, {
         ...keyCheckEntries(newKey, this.vaultId),
         key_generation: String(generation),
+        backend: target.id,
         rekeyed_at: this.#now().toISOString(),
       });
       await step("before-commit", { done, total });
@@ -322,17 +350,25 @@ export class Vault implements CredentialStore {
       wipe(this.#key);
       this.#key = newKey;
       this.#generation = generation;
+      this.#backend = target;
       await step("committed", { done, total });
-      await this.#backend.storeMasterKey(newKey, "current");
+      await target.storeMasterKey(newKey, "current");
       await step("stored-current", { done, total });
-      await this.#backend.deleteMasterKey("next");
+      await target.deleteMasterKey("next");
+      if (target.id !== from.id) {
+        // The old key opens nothing any more; removing it is tidiness, not safety. (Same id
+        // means the same storage, already overwritten above: deleting would drop the new key.)
+        await from.deleteMasterKey("current").catch((e) =>
+          this.#log?.warn("could not delete the old master key", { backend: from.id, error: e })
+        );
+      }
       await step("done", { done, total });
-      this.#log?.info("vault rekeyed", { credentials: done, generation, backend: this.backendId });
+      this.#log?.info("vault rekeyed", { credentials: done, generation, backend: target.id });
       return { count: done, generation };
     } catch (e) {
       if (!committed) {
         this.#db.exec("ROLLBACK");
-        await this.#backend.deleteMasterKey("next").catch(() => {});
+        await target.deleteMasterKey("next").catch(() => {});
         wipe(newKey);
       }
       throw e;

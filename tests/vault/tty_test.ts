@@ -98,8 +98,14 @@ Deno.test({
       assertStringIncludes(p, VALUE);
       assertStringIncludes(p, "EXIT=0");
 
-      // A wrong passphrase typed at the prompt.
+      // Listing needs no passphrase (names and dates are not secret).
       await run("list");
+      p = await waitFor("EXIT=");
+      assertStringIncludes(p, "provider.openai.api_key");
+      assertFalse(p.includes("passphrase:"));
+
+      // A wrong passphrase typed at the prompt.
+      await run("rekey");
       await waitFor("Vault passphrase:");
       await send("not it at all", "Enter");
       p = await waitFor("EXIT=");

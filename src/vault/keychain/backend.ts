@@ -17,6 +17,13 @@ export type KeySlot = "current" | "next";
 /** Identifiers of the built-in backends, in the order they are tried. */
 export const BACKEND_IDS = ["macos-keychain", "libsecret", "passphrase"] as const;
 
+/** Human names of the built-in backends (for output that has no backend instance at hand). */
+export const BACKEND_LABELS: Readonly<Record<string, string>> = {
+  "macos-keychain": "macOS Keychain (security)",
+  libsecret: "Linux Secret Service (secret-tool)",
+  passphrase: "passphrase-encrypted key file (scrypt)",
+};
+
 /** A built-in backend's identifier. */
 export type BackendId = typeof BACKEND_IDS[number];
 

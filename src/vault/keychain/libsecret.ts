@@ -8,6 +8,7 @@
 import { VaultKeyError } from "../errors.ts";
 import { fromBase64, KEY_BYTES, toBase64 } from "../crypto.ts";
 import {
+  BACKEND_LABELS,
   type BackendContext,
   type BackendStatus,
   KEYCHAIN_SERVICE,
@@ -72,7 +73,7 @@ export function createLibsecretBackend(
 
   return {
     id: "libsecret",
-    label: "Linux Secret Service (secret-tool)",
+    label: BACKEND_LABELS.libsecret,
     status,
     available: async () => (await status()).ok,
     async loadMasterKey(slot: KeySlot = "current") {

@@ -7,6 +7,7 @@
 import { VaultKeyError } from "../errors.ts";
 import { toBase64 } from "../crypto.ts";
 import {
+  BACKEND_LABELS,
   type BackendContext,
   type BackendStatus,
   KEYCHAIN_SERVICE,
@@ -60,7 +61,7 @@ export function createMacosBackend(
 
   return {
     id: "macos-keychain",
-    label: "macOS Keychain (security)",
+    label: BACKEND_LABELS["macos-keychain"],
     status,
     available: async () => (await status()).ok,
     async loadMasterKey(slot: KeySlot = "current") {

@@ -103,3 +103,52 @@ Deno.test("macos backend: off macOS it says so", async () => {
   });
   assertEquals((await b.status()).ok, false);
 });
+
+Deno.test("rekey --backend: move passphrase -> keychain (crash after commit) -> passphrase", async () => {
+  const { testVaultOptions } = await import("../../../tests/vault/helpers.ts");
+  const t = await tempDir();
+  try {
+    const program = await fake(t.path);
+    const data = `${t.path}/data`;
+    const mac = (ctx: Parameters<typeof createMacosBackend>[0]) =>
+      createMacosBackend(ctx, { program, assumeMacos: true });
+    const base = testVaultOptions(data);
+    const opts = {
+      ...base,
+      backend: undefined,
+      backends: { ...base.backends, "macos-keychain": mac },
+    };
+    const v = await openVault({ ...opts, backend: "passphrase" });
+    v.set("a", new Secret("1"));
+    // "Crash" right after the commit: the new key is only in the keychain's `next` slot.
+    await assertRejects(
+      () =>
+        v.rekey({
+          to: mac,
+          onStep: (s) => {
+            if (s === "committed") throw new Error("crash");
+          },
+        }),
+      Error,
+      "crash",
+    );
+    v.close();
+    const w = await openVault(opts);
+    assertEquals(w.backendId, "macos-keychain");
+    assertEquals(w.get("a")?.reveal(), "1");
+    const items = await Array.fromAsync(Deno.readDir(`${t.path}/items`));
+    assertEquals(items.map((i) => i.name.split(".").pop()), ["current"]);
+    // And back to the passphrase file, cleanly: the keychain item is removed.
+    const { createPassphraseBackend } = await import("./passphrase.ts");
+    const { FAST_SCRYPT } = await import("../../../tests/vault/helpers.ts");
+    await w.rekey({ to: (ctx) => createPassphraseBackend(ctx, { scrypt: FAST_SCRYPT }) });
+    assertEquals(w.backendId, "passphrase");
+    w.close();
+    assertEquals((await Array.fromAsync(Deno.readDir(`${t.path}/items`))).length, 0);
+    const x = await openVault(opts);
+    assertEquals([x.backendId, x.get("a")?.reveal()], ["passphrase", "1"]);
+    x.close();
+  } finally {
+    await t.cleanup();
+  }
+});

@@ -14,7 +14,13 @@ import { writeFileAtomic } from "../../config/paths.ts";
 import type { Secret } from "../../secret.ts";
 import { VaultKeyError, WrongPassphraseError } from "../errors.ts";
 import { fromBase64, KEY_BYTES, OpenFailure, openSealed, seal, toBase64, wipe } from "../crypto.ts";
-import type { BackendContext, BackendStatus, KeychainBackend, KeySlot } from "./backend.ts";
+import {
+  BACKEND_LABELS,
+  type BackendContext,
+  type BackendStatus,
+  type KeychainBackend,
+  type KeySlot,
+} from "./backend.ts";
 
 /** scrypt cost parameters. */
 export interface ScryptParams {
@@ -83,7 +89,7 @@ export function createPassphraseBackend(
 
   return {
     id: "passphrase",
-    label: "passphrase-encrypted key file (scrypt)",
+    label: BACKEND_LABELS.passphrase,
     available: () => Promise.resolve(true),
     status(): Promise<BackendStatus> {
       const source = ctx.env.get("WIRKEN_VAULT_PASSPHRASE")
