@@ -75,7 +75,7 @@ export function createCustomProvider(options: CompatibleOptions): Provider {
 export function createTinfoilProvider(options: CompatibleOptions): Provider {
   if (!options.apiKey) {
     throw new ProviderError("config", "Tinfoil needs an API key.", {
-      fix: "wirken credentials set provider.tinfoil.api_key (or set TINFOIL_API_KEY).",
+      fix: "wirken credentials add provider.tinfoil.api_key (or set TINFOIL_API_KEY).",
     });
   }
   return createOpenAIProvider({

@@ -118,7 +118,7 @@ export function errorFromStatus(
     return new ProviderError("auth", `${name} rejected the API key (HTTP ${status}).`, {
       status,
       fix: endpoint.credentialName
-        ? `Store a valid key: wirken credentials set ${endpoint.credentialName}`
+        ? `Store a valid key: wirken credentials add ${endpoint.credentialName}`
         : "Check the key or credentials configured for this provider.",
     });
   }

@@ -68,7 +68,7 @@ export const PROVIDER_NAMES: Readonly<Record<ProviderKind, string>> = {
 function needKey(kind: ProviderKind, key: Secret | undefined): Secret {
   if (key) return key;
   throw new ProviderError("config", `No API key for ${PROVIDER_NAMES[kind]}.`, {
-    fix: `Run \`wirken credentials set ${credentialNames.providerKey(kind)}\` or set ${
+    fix: `Run \`wirken credentials add ${credentialNames.providerKey(kind)}\` or set ${
       KEY_ENV[kind][0]
     }.`,
   });
