@@ -161,15 +161,14 @@ export class ChainVerifier {
         actual: e.hash,
       });
     }
-    for (const [through, a] of this.#anchors) {
-      if (through === e.seq && a.throughHash !== e.hash) {
-        this.#fail({
-          seq: e.seq,
-          problem: `checkpoint seq ${a.checkpointSeq} recorded a different hash for this event`,
-          expected: a.throughHash,
-          actual: e.hash,
-        });
-      }
+    const a = this.#anchors.get(e.seq);
+    if (a && a.throughHash !== e.hash) {
+      this.#fail({
+        seq: e.seq,
+        problem: `checkpoint seq ${a.checkpointSeq} recorded a different hash for this event`,
+        expected: a.throughHash,
+        actual: e.hash,
+      });
     }
     this.#prev = e;
   }

@@ -291,9 +291,24 @@ class DestinationWorker {
   async #run(): Promise<void> {
     const name = this.#dest.name;
     let idle = false;
+    let failures = 0;
     while (!this.#stopped) {
-      const cursor = this.#store.get(name)?.deliveredSeq ?? 0;
-      const events = this.#opts.log.readAfter(cursor, this.#batchSize);
+      let cursor: number;
+      let events: AuditEvent[];
+      try {
+        cursor = this.#store.get(name)?.deliveredSeq ?? 0;
+        events = this.#opts.log.readAfter(cursor, this.#batchSize);
+        failures = 0;
+      } catch (e) {
+        // A busy or briefly unreadable audit.db must not end forwarding for good.
+        failures++;
+        this.#logger?.error("SIEM forwarder cannot read the audit log; retrying", { error: e });
+        await this.#sleep(
+          Math.min(this.#tuning.maxDelayMs, this.#tuning.baseDelayMs * 2 ** Math.min(failures, 20)),
+          false,
+        );
+        continue;
+      }
       if (events.length === 0) {
         await this.#sleep(this.#tuning.pollMs, true);
         idle = true;
@@ -381,7 +396,15 @@ class DestinationWorker {
   async #send(events: AuditEvent[]): Promise<Outcome> {
     const dest = this.#dest;
     const credential = credentialFor(dest);
-    const key = this.#opts.credentials.get(credential);
+    let key;
+    try {
+      key = this.#opts.credentials.get(credential);
+    } catch (e) {
+      return {
+        type: "retry",
+        reason: `cannot read ${credential} from the vault: ${(e as Error).message}`,
+      };
+    }
     if (!key) {
       return {
         type: "held",
