@@ -93,7 +93,7 @@ Deno.test("registry: key from vault first, then env; missing key says how to fix
     ProviderError,
     "No API key",
   );
-  assert(err.fix?.includes("wirken credentials set provider.openai.api_key"));
+  assert(err.fix?.includes("wirken credentials add provider.openai.api_key"));
   // Ollama needs no key and defaults to loopback.
   assertEquals(
     createProvider(resolveProviderSettings({ kind: "ollama" }, { env: env({}) })).baseUrl,
