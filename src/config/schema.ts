@@ -58,7 +58,13 @@ export const AgentSchema = z.strictObject({
   id: agentId.describe("Agent id used in routes and sessions."),
   name: z.string().min(1).optional().describe("Display name."),
   provider: ProviderSchema.optional().describe("Overrides the top-level provider."),
+  model: z.string().min(1).optional().describe(
+    "Model id for this agent, keeping the provider (top-level or this agent's).",
+  ),
   systemPrompt: z.string().optional().describe("Extra instructions for this agent."),
+  tools: z.array(z.string().min(1)).optional().describe(
+    "Names of the tools this agent may use (default: all available tools).",
+  ),
   workspace: z.string().min(1).optional().describe(
     "Folder the agent's file tools are confined to (default: <data dir>/workspace/<id>).",
   ),
@@ -68,6 +74,7 @@ export const AgentSchema = z.strictObject({
 export const RouteSchema = z.strictObject({
   channel: z.union([z.enum(CHANNELS), z.literal("webchat")]).describe("Where messages come from."),
   conversation: z.string().min(1).optional().describe("Only this conversation (default: all)."),
+  sender: z.string().min(1).optional().describe("Only this sender (default: everyone)."),
   agent: agentId.describe("The agent that answers."),
 });
 

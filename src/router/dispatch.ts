@@ -1,0 +1,175 @@
+/**
+ * The one entry point for a message, whatever its source (chat adapters, WebChat, `wirken
+ * ask`, scheduled tasks): sender allow-list, rate limits, agent binding, session, then the
+ * agent turn. There is no side door: loopback sources pass through the same limits.
+ *
+ * The allow-list is checked before the rate limits so that strangers cannot spend the tokens
+ * of the channel or global buckets and starve the people who are allowed in.
+ *
+ * @module
+ */
+import type { AuditSink } from "../audit/types.ts";
+import type { Config } from "../config/schema.ts";
+import { type AgentProfile, type PermissionCheck, runTurn, type TurnEvent } from "../agent/loop.ts";
+import { isProviderError } from "../providers/errors.ts";
+import type { Provider } from "../providers/types.ts";
+import type { RateLimiter } from "../ratelimit/limiter.ts";
+import type { SessionStore } from "../sessions/store.ts";
+import type { Tool } from "../tools/types.ts";
+import {
+  type Address,
+  type AgentConfig,
+  bindAgent,
+  type EffectiveModel,
+  effectiveModel,
+  findAgent,
+} from "./bindings.ts";
+
+/** Sources that have no allow-list: they are authenticated before they reach the router. */
+export const LOCAL_CHANNELS: ReadonlySet<string> = new Set(["webchat", "cli"]);
+
+/** A message entering wirken. */
+export interface Inbound extends Address {
+  text: string;
+}
+
+/** What the router needs; the gateway (or `wirken ask`) builds it once. */
+export interface DispatchDeps {
+  config: Config;
+  sessions: SessionStore;
+  limiter: RateLimiter;
+  audit: AuditSink;
+  permit: PermissionCheck;
+  /** Every tool available; each agent's `tools` list narrows it. */
+  tools: readonly Tool[];
+  /** A provider for the agent's effective model (the caller may cache by settings). */
+  provider(model: EffectiveModel, agent: AgentConfig): Provider;
+  /** `<data dir>/workspace`: an agent without `workspace` uses `<root>/<agent id>`. */
+  workspaceRoot: string;
+  /** Extra system-prompt sections (skills summary). */
+  systemExtra?: readonly string[];
+}
+
+/** Per-message options. */
+export interface DispatchOptions {
+  /** Answer with this agent instead of the routed one (`wirken ask --agent`). */
+  agent?: string;
+  /** Use this model for this message only (`--model`). */
+  model?: string;
+  signal?: AbortSignal;
+  onEvent?: (event: TurnEvent) => void;
+}
+
+/** The outcome, with the text to send back where there is one. */
+export type DispatchResult =
+  /** The sender is not on the channel's allow-list; nothing is sent back. */
+  | { status: "refused" }
+  /** Rate-limited: `message` is the polite reply to send. */
+  | { status: "limited"; message: string; retryAfterMs: number }
+  | {
+    status: "answered";
+    agent: string;
+    session: string;
+    text: string;
+    rounds: number;
+    stoppedBy: "answer" | "round_limit";
+    usage: { inputTokens: number; outputTokens: number };
+  }
+  /** The provider failed; `message` and `fix` are short and safe to show. */
+  | { status: "failed"; agent: string; session: string; message: string; fix?: string };
+
+/** True when `sender` may talk to wirken on `channel`. */
+export function senderAllowed(config: Config, addr: Address): boolean {
+  if (LOCAL_CHANNELS.has(addr.channel)) return true;
+  const ch = (config.channels as Record<string, { enabled: boolean; allowFrom: string[] }>)[
+    addr.channel
+  ];
+  return !!ch && ch.enabled && ch.allowFrom.includes(addr.sender);
+}
+
+/** Handles one inbound message end to end. */
+export async function dispatch(
+  deps: DispatchDeps,
+  msg: Inbound,
+  opts: DispatchOptions = {},
+): Promise<DispatchResult> {
+  const { config } = deps;
+  if (!senderAllowed(config, msg)) return { status: "refused" };
+  const verdict = deps.limiter.check(msg);
+  if (!verdict.allowed) {
+    return { status: "limited", message: verdict.message, retryAfterMs: verdict.retryAfterMs };
+  }
+
+  let agent = bindAgent(config, msg);
+  if (opts.agent) {
+    const chosen = findAgent(config, opts.agent);
+    if (!chosen) {
+      return {
+        status: "failed",
+        agent: opts.agent,
+        session: "",
+        message: `There is no agent "${opts.agent}".`,
+        fix: "List agents with `wirken agents list`.",
+      };
+    }
+    agent = chosen;
+  }
+  const model = effectiveModel(config, agent);
+  if (opts.model) model.model = opts.model;
+  const session = deps.sessions.getOrCreate({
+    agent: agent.id,
+    channel: msg.channel,
+    conversation: msg.conversation,
+  });
+  const allowed = agent.tools ? new Set(agent.tools) : undefined;
+  const tools = allowed ? deps.tools.filter((t) => allowed.has(t.name)) : deps.tools;
+  const profile: AgentProfile = {
+    id: agent.id,
+    name: agent.name,
+    systemPrompt: agent.systemPrompt,
+    model: model.model,
+    workspace: agent.workspace ?? `${deps.workspaceRoot}/${agent.id}`,
+  };
+  const base = { session: session.id, agent: agent.id, channel: msg.channel, actor: msg.sender };
+  // Message events record size, not content: the audit trail must not become a transcript.
+  await deps.audit.append({ ...base, kind: "message.in", payload: { chars: msg.text.length } })
+    .catch(() => {});
+  try {
+    const provider = deps.provider(model, agent);
+    const r = await runTurn({
+      provider,
+      agent: profile,
+      tools,
+      history: deps.sessions.history(session.id),
+      message: msg.text,
+      audit: deps.audit,
+      permit: deps.permit,
+      session: { id: session.id, channel: msg.channel, sender: msg.sender },
+      maxToolRounds: config.limits.toolRoundsPerTurn,
+      systemExtra: deps.systemExtra,
+      signal: opts.signal,
+      onEvent: opts.onEvent,
+      onMessage: (m) => deps.sessions.append(session.id, m),
+    });
+    await deps.audit.append({ ...base, kind: "message.out", payload: { chars: r.text.length } })
+      .catch(() => {});
+    return {
+      status: "answered",
+      agent: agent.id,
+      session: session.id,
+      text: r.text,
+      rounds: r.rounds,
+      stoppedBy: r.stoppedBy,
+      usage: r.usage,
+    };
+  } catch (e) {
+    if (!isProviderError(e)) throw e;
+    return {
+      status: "failed",
+      agent: agent.id,
+      session: session.id,
+      message: e.message,
+      fix: e.fix,
+    };
+  }
+}
