@@ -30,6 +30,8 @@ export class FakeSiem {
   /** Decides per request from its seqs (after the plan); overrides `fallback` when it returns a value. */
   judge?: (seqs: number[]) => Answer | undefined;
   requests = 0;
+  /** Delay before answering, in ms. */
+  delayMs = 0;
   #server: Deno.HttpServer | null = null;
   port = 0;
 
@@ -75,6 +77,7 @@ export class FakeSiem {
       this.problems.push((e as Error).message);
       return new Response("bad", { status: 400 });
     }
+    if (this.delayMs > 0) await new Promise((r) => setTimeout(r, this.delayMs));
     const answer = this.plan.shift() ?? this.judge?.(seqs) ?? this.fallback;
     const { status, headers } = typeof answer === "number"
       ? { status: answer, headers: {} }
