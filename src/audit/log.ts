@@ -79,6 +79,11 @@ export interface PruneOptions {
    * old, because losing it would be worse than keeping it longer). Keyed by a label for reports.
    */
   keepAfter?: ReadonlyMap<string, number>;
+  /**
+   * Most events removed by one call (default 50,000): the prune holds the write lock, and a
+   * tool waiting on `append` must not wait for a year of backlog. Call again for the rest.
+   */
+  maxEvents?: number;
 }
 
 interface Row {
@@ -308,6 +313,7 @@ export class AuditLog implements AuditSink {
         }
       }
       if (through < first) return heldBy ? { through: first - 1, first, heldBy } : null;
+      through = Math.min(through, first + (options.maxEvents ?? 50_000) - 1);
       return { through, first, heldBy };
     };
     if (options.dryRun) {

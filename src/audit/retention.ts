@@ -16,6 +16,8 @@ export interface PruneSchedulerOptions {
   /** Seqs to keep (SIEM cursors), asked afresh before every run. */
   keepAfter?: () => ReadonlyMap<string, number>;
   logger?: Logger;
+  /** Events removed per transaction (default 50,000). */
+  maxEventsPerStep?: number;
   /** Called after every run (tests, `wirken status`). */
   onResult?: (result: PruneResult | Error) => void;
 }
@@ -34,10 +36,26 @@ export function startPruneScheduler(log: AuditLog, options: PruneSchedulerOption
   const runNow = (): PruneResult | Error => {
     let result: PruneResult | Error;
     try {
-      result = log.prune({
-        retentionDays: options.retentionDays,
-        keepAfter: options.keepAfter?.(),
-      });
+      // In bounded steps, so appends (tools waiting to run) get the lock between them.
+      const step = options.maxEventsPerStep ?? 50_000;
+      const once = () =>
+        log.prune({
+          retentionDays: options.retentionDays,
+          keepAfter: options.keepAfter?.(),
+          maxEvents: step,
+        });
+      let r = once();
+      let total = r;
+      while (r.pruned >= step) {
+        r = once();
+        total = {
+          pruned: total.pruned + r.pruned,
+          throughSeq: r.throughSeq ?? total.throughSeq,
+          checkpointSeq: r.checkpointSeq ?? total.checkpointSeq,
+          heldBy: r.heldBy ?? total.heldBy,
+        };
+      }
+      result = total;
       if (result.pruned > 0) {
         options.logger?.info("audit events pruned", {
           pruned: result.pruned,

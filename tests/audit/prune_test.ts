@@ -171,3 +171,27 @@ Deno.test("prune scheduler runs at start and on its interval", async () => {
     await t.cleanup();
   }
 });
+
+Deno.test("prune scheduler removes a large backlog in bounded steps, each behind its own checkpoint", async () => {
+  const t = await freshLog();
+  try {
+    await t.log.appendBatch(
+      Array.from({ length: 25 }, (_, i) => ({ kind: "message.in" as const, actor: `u${i}` })),
+    );
+    t.clock.advanceDays(100);
+    await appendN(t.log, 1); // seq 26
+    const results: number[] = [];
+    const s = startPruneScheduler(t.log, {
+      retentionDays: 90,
+      maxEventsPerStep: 10,
+      onResult: (r) => results.push(r instanceof Error ? -1 : r.pruned),
+    });
+    s.stop();
+    assertEquals(results, [25]);
+    const cps = t.log.query({ kinds: ["audit.checkpoint"] });
+    assertEquals(cps.map((e) => e.payload.throughSeq), [10, 20, 25]);
+    assert(t.log.verify().ok, describeVerifyResult(t.log.verify()));
+  } finally {
+    await t.cleanup();
+  }
+});
