@@ -152,6 +152,75 @@ export const OrgSchema = z.strictObject({
     .describe("Pinned SHA-256 fingerprint of the org's Ed25519 policy key."),
 });
 
+/** An MCP server name: also the prefix of its tools, so kept short and plain. */
+const mcpServerName = z.string().regex(
+  /^[a-z0-9][a-z0-9_-]{0,31}$/,
+  "use lowercase letters, digits, '-' or '_' (at most 32), starting with a letter or digit",
+);
+
+/** A permission tier: 1 runs freely, 2 asks on first use, 3 asks every time. */
+const tier = z.union([z.literal(1), z.literal(2), z.literal(3)]);
+
+/** One MCP server: a stdio command or a streamable HTTP URL. */
+export const McpServerSchema = z.strictObject({
+  command: z.array(z.string().min(1)).min(1).optional().describe(
+    'stdio transport: program and arguments, e.g. ["npx", "-y", "@modelcontextprotocol/server-filesystem", "/srv"].',
+  ),
+  url: z.url().optional().describe("Streamable HTTP transport: the server's endpoint URL."),
+  env: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/), z.string()).default({}).describe(
+    "stdio: extra non-secret environment variables (the gateway's own environment is not passed).",
+  ),
+  secretEnv: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/), z.string().min(1)).default({})
+    .describe("stdio: environment variable -> name of the vault credential holding its value."),
+  headers: z.record(z.string().min(1), z.string().min(1)).default({}).describe(
+    "HTTP: header name -> name of the vault credential holding its value.",
+  ),
+  enabled: z.boolean().default(true).describe("Start this server with the gateway."),
+  defaultTier: tier.default(2).describe("Permission tier of this server's tools (default 2)."),
+  tiers: z.record(z.string().min(1), tier).default({}).describe(
+    "Per-tool tier overrides, keyed by the server's own tool name.",
+  ),
+  timeoutSeconds: z.number().int().min(1).max(600).default(60).describe(
+    "A tool call that takes longer is cancelled and reported as timed out.",
+  ),
+  sandbox: z.boolean().default(false).describe(
+    "stdio: run the server inside the gateway's sandbox (bubblewrap) instead of on the host.",
+  ),
+}).refine((s) => (s.command === undefined) !== (s.url === undefined), {
+  message: "give exactly one of command (stdio) or url (streamable HTTP)",
+});
+
+/** MCP settings. */
+export const McpSchema = z.strictObject({
+  servers: z.record(mcpServerName, McpServerSchema).default({}).describe(
+    "MCP servers by name; their tools are offered to the model as mcp_<name>_<tool>.",
+  ),
+});
+
+const ed25519Key = z.string().regex(
+  /^[A-Za-z0-9+/]{43}=$/,
+  "a base64 Ed25519 public key (44 chars)",
+);
+
+/** Skills: the signed registry and the keys trusted for skill signatures. */
+export const SkillsConfigSchema = z.strictObject({
+  registry: z.strictObject({
+    url: z.string().min(1).describe("Registry index: an HTTPS URL or a local folder."),
+    publicKey: ed25519Key.describe(
+      "The registry's Ed25519 key; skill signatures are checked against it, never a key the skill brings.",
+    ),
+  }).optional().describe("Where `wirken skills search|install` look; absent: no registry."),
+  trustedKeys: z.array(ed25519Key).default([]).describe(
+    "Extra publisher keys whose skill signatures are accepted (e.g. your own from `skills sign`).",
+  ),
+  allowUnsigned: z.array(z.string().min(1)).default([]).describe(
+    "Skills allowed to load without a valid signature (set by `skills install --allow-unsigned`, audited).",
+  ),
+  signingKey: z.string().min(1).default("skills.signing_key").describe(
+    "Vault credential holding your base64 Ed25519 seed for `wirken skills sign`.",
+  ),
+});
+
 /** The whole `config.json`. */
 export const ConfigSchema = z.strictObject({
   version: z.literal(1).default(1).describe("Config format version."),
@@ -168,10 +237,18 @@ export const ConfigSchema = z.strictObject({
   org: OrgSchema.optional().describe("Organisation policy pin; absent for personal installs."),
   audit: AuditConfigSchema.default(AuditConfigSchema.parse({})).describe("Audit log retention."),
   siem: SiemSchema.default(SiemSchema.parse({})).describe("SIEM forwarding of audit events."),
+  skills: SkillsConfigSchema.default(SkillsConfigSchema.parse({})).describe(
+    "Skill registry and signature trust.",
+  ),
+  mcp: McpSchema.default(McpSchema.parse({})).describe("Model Context Protocol servers."),
 });
 
 /** A validated configuration, with defaults filled in. */
 export type Config = z.infer<typeof ConfigSchema>;
+/** One MCP server's settings, defaults filled in. */
+export type McpServerSettings = z.infer<typeof McpServerSchema>;
+/** The skills section. */
+export type SkillsConfig = z.infer<typeof SkillsConfigSchema>;
 /** One SIEM destination, defaults filled in. */
 export type SiemDestination = z.infer<typeof SiemDestinationSchema>;
 /** The provider section. */
