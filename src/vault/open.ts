@@ -25,6 +25,7 @@ import { createMacosBackend } from "./keychain/macos.ts";
 import { createPassphraseBackend } from "./keychain/passphrase.ts";
 import { promptHidden } from "./prompt.ts";
 import {
+  beginImmediate,
   equalBytes,
   keyCheckEntries,
   keyOpens,
@@ -155,7 +156,7 @@ export async function openVault(options: OpenVaultOptions): Promise<Vault> {
       }
       // Two processes may create the vault at once: the write lock makes one of them the
       // creator; the other re-reads and opens what the first made.
-      db.exec("BEGIN IMMEDIATE");
+      beginImmediate(db);
       let committed = false;
       try {
         meta = readMeta(db);
@@ -233,12 +234,13 @@ async function openVaultDb(path: string, create: boolean): Promise<Database> {
       });
     }
   }
+  // About 5 s in all, like SQLite's own busy timeout once the file is open.
   for (let attempt = 1;; attempt++) {
     try {
       return openDatabase(path, { migrations: VAULT_MIGRATIONS, synchronous: "FULL" });
     } catch (e) {
-      if (!(e instanceof StoreError) || attempt >= 5) throw e;
-      await new Promise((r) => setTimeout(r, 50 * attempt + Math.random() * 50));
+      if (!(e instanceof StoreError) || attempt >= 10) throw e;
+      await new Promise((r) => setTimeout(r, 90 * attempt + Math.random() * 50));
     }
   }
 }

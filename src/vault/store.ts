@@ -312,7 +312,12 @@ export class Vault implements CredentialStore {
       n: number;
     }).n;
     await step("stored-next", { done: 0, total });
-    this.#db.exec("BEGIN IMMEDIATE");
+    try {
+      beginImmediate(this.#db);
+    } catch (e) {
+      await target.deleteMasterKey("next").catch(() => {});
+      throw e;
+    }
     let committed = false;
     try {
       this.#checkGeneration();
@@ -441,7 +446,7 @@ export class Vault implements CredentialStore {
 
   /** Runs `fn` in a write transaction after checking no other process rekeyed meanwhile. */
   #tx<T>(fn: () => T): T {
-    this.#db.exec("BEGIN IMMEDIATE");
+    beginImmediate(this.#db);
     try {
       this.#checkGeneration();
       const out = fn();
@@ -470,12 +475,17 @@ export class Vault implements CredentialStore {
     const now = this.#now().getTime();
     if (now - (this.#touched.get(name) ?? 0) < TOUCH_INTERVAL_MS) return;
     this.#touched.set(name, now);
+    // Usage tracking must never make a read fail or wait: if another process holds the write
+    // lock, skip this update instead of sitting out the 5 s busy timeout.
+    this.#db.exec("PRAGMA busy_timeout = 0");
     try {
       this.#db.prepare("UPDATE credentials SET last_used_at = ? WHERE name = ?")
         .run(new Date(now).toISOString(), name);
     } catch (e) {
-      // Usage tracking must never make a read fail (e.g. another writer holds the lock).
+      this.#touched.delete(name);
       this.#log?.debug("could not record credential use", { credential: name, error: e });
+    } finally {
+      this.#db.exec("PRAGMA busy_timeout = 5000");
     }
   }
 
@@ -526,6 +536,24 @@ function toInfo(r: Row): CredentialInfo {
     rotationPeriodDays: r.rotation_period_days,
     lastUsedAt: d(r.last_used_at),
   };
+}
+
+/**
+ * Takes the write lock, turning SQLite's "database is locked" (another process held it past the
+ * 5 s busy timeout) into an error that says what to do.
+ */
+export function beginImmediate(db: Database): void {
+  try {
+    db.exec("BEGIN IMMEDIATE");
+  } catch (e) {
+    if (/locked|busy/i.test((e as Error).message)) {
+      throw new VaultError("vault.db is locked by another wirken process.", {
+        fix: "Try again in a moment; if it persists, check for a stuck wirken process.",
+        cause: e,
+      });
+    }
+    throw e;
+  }
 }
 
 /** Constant-time comparison of two byte arrays. */

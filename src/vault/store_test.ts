@@ -310,3 +310,22 @@ Deno.test("vault: create: false does not create a vault", async () => {
     );
   });
 });
+
+Deno.test("vault: a write lock held too long by another process is a clear error", async () => {
+  await withVault(async (dir) => {
+    const v = await openVault(testVaultOptions(dir));
+    v.set("a", new Secret("1"));
+    const other = new DatabaseSync(join(dir, "vault.db"));
+    other.exec("BEGIN IMMEDIATE");
+    try {
+      // Blocks for SQLite's 5 s busy timeout, then fails with a message, not a raw SQLite error.
+      assertThrows(() => v.set("b", new Secret("2")), VaultError, "locked by another wirken");
+      assertEquals(v.get("a")?.reveal(), "1", "reads still work under a writer's lock (WAL)");
+    } finally {
+      other.exec("ROLLBACK");
+      other.close();
+    }
+    v.set("b", new Secret("2"));
+    v.close();
+  });
+});
