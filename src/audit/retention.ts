@@ -30,32 +30,51 @@ export interface PruneScheduler {
   stop(): void;
 }
 
+/**
+ * Prunes everything past retention in bounded steps (one transaction and one checkpoint each),
+ * so appends waiting to run a tool get the write lock in between. `keepAfter` is asked afresh
+ * before each step.
+ */
+export function pruneInSteps(
+  log: AuditLog,
+  options: {
+    retentionDays: number;
+    keepAfter?: () => ReadonlyMap<string, number>;
+    maxEventsPerStep?: number;
+  },
+): PruneResult {
+  const step = options.maxEventsPerStep ?? 50_000;
+  const once = () =>
+    log.prune({
+      retentionDays: options.retentionDays,
+      keepAfter: options.keepAfter?.(),
+      maxEvents: step,
+    });
+  let r = once();
+  let total = r;
+  while (r.pruned >= step) {
+    r = once();
+    total = {
+      pruned: total.pruned + r.pruned,
+      throughSeq: r.throughSeq ?? total.throughSeq,
+      checkpointSeq: r.checkpointSeq ?? total.checkpointSeq,
+      heldBy: r.heldBy ?? total.heldBy,
+    };
+  }
+  return total;
+}
+
 /** Prunes now, then every `intervalMs`. The timer does not keep the process alive. */
 export function startPruneScheduler(log: AuditLog, options: PruneSchedulerOptions): PruneScheduler {
   const interval = options.intervalMs ?? 24 * 60 * 60 * 1000;
   const runNow = (): PruneResult | Error => {
     let result: PruneResult | Error;
     try {
-      // In bounded steps, so appends (tools waiting to run) get the lock between them.
-      const step = options.maxEventsPerStep ?? 50_000;
-      const once = () =>
-        log.prune({
-          retentionDays: options.retentionDays,
-          keepAfter: options.keepAfter?.(),
-          maxEvents: step,
-        });
-      let r = once();
-      let total = r;
-      while (r.pruned >= step) {
-        r = once();
-        total = {
-          pruned: total.pruned + r.pruned,
-          throughSeq: r.throughSeq ?? total.throughSeq,
-          checkpointSeq: r.checkpointSeq ?? total.checkpointSeq,
-          heldBy: r.heldBy ?? total.heldBy,
-        };
-      }
-      result = total;
+      result = pruneInSteps(log, {
+        retentionDays: options.retentionDays,
+        keepAfter: options.keepAfter,
+        maxEventsPerStep: options.maxEventsPerStep,
+      });
       if (result.pruned > 0) {
         options.logger?.info("audit events pruned", {
           pruned: result.pruned,

@@ -236,11 +236,16 @@ async function pruneCommand(ctx: CommandContext): Promise<number> {
   const log = await openLog(path, !dryRun, ctx);
   try {
     const { siemKeepAfter } = await import("../siem/forwarder.ts");
-    const result = log.prune({
-      retentionDays,
-      dryRun,
-      keepAfter: siemKeepAfter(log, config.siem.destinations),
-    });
+    const { pruneInSteps } = await import("../audit/retention.ts");
+    const keepAfter = () => siemKeepAfter(log, config.siem.destinations);
+    const result = dryRun
+      ? log.prune({
+        retentionDays,
+        dryRun,
+        keepAfter: keepAfter(),
+        maxEvents: Number.MAX_SAFE_INTEGER,
+      })
+      : pruneInSteps(log, { retentionDays, keepAfter });
     if (ctx.json) {
       printJson({ retentionDays, dryRun, ...result });
       return 0;
