@@ -18,6 +18,7 @@ import {
   startIpcServer,
 } from "../../src/ipc/server.ts";
 import type { Secret } from "../../src/secret.ts";
+import type { CredentialInfo, CredentialStore } from "../../src/vault/types.ts";
 
 /** An audit sink that keeps events in memory. */
 export class MemoryAudit implements AuditSink {
@@ -202,4 +203,31 @@ export async function rawHandshake(
     result = null;
   }
   return { challenge, result, response };
+}
+
+/** An in-memory credential store (the vault is faked in IPC tests). */
+export class MemoryCredentials implements CredentialStore {
+  readonly #values = new Map<string, Secret>();
+  /** The value by name. */
+  get(name: string): Secret | undefined {
+    return this.#values.get(name);
+  }
+  /** Sets a value. */
+  set(name: string, value: Secret): void {
+    this.#values.set(name, value);
+  }
+  /** Removes a value. */
+  remove(name: string): boolean {
+    return this.#values.delete(name);
+  }
+  /** Metadata of every value. */
+  list(): CredentialInfo[] {
+    const at = new Date(0);
+    return [...this.#values.keys()].sort().map((name) => ({
+      name,
+      createdAt: at,
+      updatedAt: at,
+      expiresAt: null,
+    }));
+  }
 }

@@ -1,0 +1,34 @@
+/**
+ * Which driver runs a channel. Chat libraries load lazily here, so an adapter process only
+ * ever loads its own channel's library. The per-channel drivers (`adapters/<channel>/main.ts`)
+ * are built by their own issues; until one lands, that channel gets a placeholder that stays
+ * connected and answers every outbound message with a clear error.
+ *
+ * @module
+ */
+import type { Channel } from "../../src/config/schema.ts";
+import type { ChannelDriver } from "./runtime.ts";
+
+/** A driver for a channel whose chat library is not in this build yet. */
+export function placeholderDriver(channel: Channel): ChannelDriver {
+  const error = `the ${channel} chat library is not part of this version of wirken yet`;
+  return {
+    start(ctx) {
+      ctx.log.warn(error);
+      return new Promise<void>((resolve) => ctx.signal.addEventListener("abort", () => resolve()));
+    },
+    onOutbound: () => Promise.resolve({ ok: false, messageId: "", error }),
+  };
+}
+
+/** Loads the driver for `channel` (`kind: "test"` selects the test-suite driver). */
+export async function loadDriver(
+  channel: Channel,
+  kind: "channel" | "test",
+): Promise<ChannelDriver> {
+  if (kind === "test") {
+    const { createTestDriver } = await import("../testing/driver.ts");
+    return createTestDriver();
+  }
+  return placeholderDriver(channel);
+}

@@ -1,0 +1,109 @@
+/**
+ * The body of `wirken adapter <channel>`: read the start-up bundle from stdin, then run the
+ * channel either in this process (already confined by `deno run` flags) or inside a Worker
+ * with the channel's grants (a compiled binary, whose own permissions are baked in broad).
+ *
+ * The supervisor keeps the write end of our stdin open for our whole life; EOF on stdin means
+ * the gateway is gone, and the adapter exits instead of living on as an orphan.
+ *
+ * @module
+ */
+import { type Channel } from "../../src/config/schema.ts";
+import {
+  type AdapterBundle,
+  bundleToJson,
+  type ByteSource,
+  readBundle,
+} from "../../src/ipc/bundle.ts";
+import { IpcError } from "../../src/ipc/errors.ts";
+import type { Logger } from "../../src/log/logger.ts";
+import { loadDriver } from "./drivers.ts";
+import { runAdapter } from "./runtime.ts";
+
+/** Options of {@linkcode adapterMain}. */
+export interface AdapterMainOptions {
+  log: Logger;
+  verbose?: boolean;
+  /** Defaults to `Deno.stdin`. */
+  stdin?: ByteSource;
+  /** Called when stdin reaches EOF after the bundle; defaults to exiting the process. */
+  onParentGone?: () => void;
+}
+
+/** Runs the adapter of `channel` until it is told to stop; returns the exit code. */
+export async function adapterMain(channel: Channel, options: AdapterMainOptions): Promise<number> {
+  const { log } = options;
+  const stdin = options.stdin ?? Deno.stdin;
+  const bundle = await readBundle(stdin);
+  if (bundle.channel !== channel) {
+    throw new IpcError(`started as the ${channel} adapter but handed ${bundle.channel}'s bundle`);
+  }
+  watchParent(stdin, log, options.onParentGone ?? (() => Deno.exit(0)));
+
+  const stop = new AbortController();
+  const onSignal = () => stop.abort();
+  for (const sig of ["SIGTERM", "SIGINT"] as const) Deno.addSignalListener(sig, onSignal);
+  try {
+    if (bundle.isolation === "worker") {
+      return await runInWorker(bundle, log, stop.signal, options.verbose);
+    }
+    const driver = await loadDriver(bundle.channel, bundle.driver);
+    return await runAdapter({ bundle, driver, log, signal: stop.signal });
+  } finally {
+    for (const sig of ["SIGTERM", "SIGINT"] as const) Deno.removeSignalListener(sig, onSignal);
+  }
+}
+
+function watchParent(stdin: ByteSource, log: Logger, gone: () => void): void {
+  (async () => {
+    const buf = new Uint8Array(256);
+    try {
+      while ((await stdin.read(buf)) !== null) { /* the supervisor sends nothing more */ }
+    } catch { /* a broken pipe is the same news */ }
+    log.info("the gateway is gone (stdin closed); exiting");
+    gone();
+  })();
+}
+
+/**
+ * Runs the channel code in a Worker limited to the bundle's grants. Everything not granted is
+ * denied (`run`, `ffi`, `sys`, other files, other hosts, other env names).
+ */
+function runInWorker(
+  bundle: AdapterBundle,
+  log: Logger,
+  signal: AbortSignal,
+  verbose = false,
+): Promise<number> {
+  const g = bundle.grants;
+  const worker = new Worker(new URL("./worker.ts", import.meta.url), {
+    type: "module",
+    name: `adapter-${bundle.channel}`,
+    deno: {
+      permissions: {
+        net: g.net,
+        read: g.read,
+        write: g.write,
+        env: g.env.length > 0 ? g.env : false,
+        run: false,
+        ffi: false,
+        sys: false,
+        import: false,
+      },
+    },
+  });
+  return new Promise<number>((resolve) => {
+    const done = (code: number) => {
+      worker.terminate();
+      resolve(code);
+    };
+    worker.onmessage = (e: MessageEvent<{ exit: number }>) => done(e.data.exit);
+    worker.onerror = (e) => {
+      e.preventDefault();
+      log.error("adapter worker crashed", { error: e.message });
+      done(1);
+    };
+    signal.addEventListener("abort", () => done(0), { once: true });
+    worker.postMessage({ bundle: bundleToJson(bundle), verbose });
+  });
+}
