@@ -253,6 +253,33 @@ async function rekey(ctx: CommandContext): Promise<number> {
   }
 }
 
+async function verify(ctx: CommandContext): Promise<number> {
+  const vault = await vaultOf(ctx);
+  try {
+    const report = vault.verify();
+    if (ctx.json) {
+      printJson({ ok: report.problems.length === 0, backend: vault.backendId, ...report });
+    } else if (report.problems.length === 0) {
+      print(
+        `All ${report.checked} credential${
+          report.checked === 1 ? "" : "s"
+        } passed the integrity check.`,
+      );
+    } else {
+      print(table(["NAME", "PROBLEM"], report.problems.map((p) => [p.name, p.reason])));
+      printError(
+        `error: ${report.problems.length} of ${report.checked} credentials failed the integrity check; vault.db was modified outside wirken.`,
+      );
+      printError(
+        "  fix: Restore vault.db from a backup, or remove and re-add each one listed (wirken credentials remove NAME --yes).",
+      );
+    }
+    return report.problems.length === 0 ? 0 : 1;
+  } finally {
+    vault.close();
+  }
+}
+
 /** The `credentials` command group. */
 export const credentialsCommand: CommandSpec = {
   name: "credentials",
@@ -333,6 +360,13 @@ export const credentialsCommand: CommandSpec = {
       },
       json: true,
       run: remove,
+    },
+    {
+      name: "verify",
+      summary: "Check that every stored credential is intact (tamper check; prints no values).",
+      examples: ["wirken credentials verify", "wirken credentials verify --json"],
+      json: true,
+      run: verify,
     },
     {
       name: "rekey",

@@ -90,6 +90,7 @@ Deno.test("canary: the value never appears in CLI output, logs or data files", a
     assertStringIncludes(reveal.out, "terminal");
     assertEquals((await cli(["add", name], CANARY)).code, 1, "duplicate add fails");
     assertEquals((await cli(["rotate", name, "--json"], CANARY_2)).code, 0);
+    assertEquals((await cli(["verify"])).code, 0);
     assertEquals((await cli(["rekey", "--json"])).code, 0);
     assertEquals((await cli(["rekey", "--backend", "passphrase"])).code, 0);
     assertEquals((await cli(["add", "channel.telegram.token"], CANARY)).code, 0);
