@@ -104,8 +104,15 @@ async function isolationChecks(r: Rig): Promise<void> {
   assertEquals(await probe(r, "hello"), "echoed:hello");
 }
 
+/** Reads a /proc file through `cat`: Deno wants --allow-all to read /proc/<pid>/environ itself. */
+function procFile(pid: number, name: string): string {
+  const out = new Deno.Command("cat", { args: [`/proc/${pid}/${name}`] }).outputSync();
+  assert(out.success, `cat /proc/${pid}/${name}`);
+  return new TextDecoder().decode(out.stdout);
+}
+
 function environOf(pid: number): Record<string, string> {
-  const raw = Deno.readTextFileSync(`/proc/${pid}/environ`);
+  const raw = procFile(pid, "environ");
   return Object.fromEntries(
     raw.split("\0").filter(Boolean).map((
       kv,
@@ -134,7 +141,7 @@ Deno.test("flags path: the adapter process is confined to its manifest; its envi
     await isolationChecks(r);
     const pid = r.status().pid!;
     assertCleanEnviron(pid);
-    const cmdline = Deno.readTextFileSync(`/proc/${pid}/cmdline`).split("\0");
+    const cmdline = procFile(pid, "cmdline").split("\0");
     assert(cmdline.some((a) => a.startsWith("--allow-net=api.telegram.org:443,127.0.0.1:9,unix:")));
     assert(!cmdline.some((a) => a === "--allow-all" || a === "-A" || a.startsWith("--allow-run")));
     assert(r.gw.audit.events.some((e) => e.kind === "adapter.start" && e.channel === "telegram"));
@@ -150,7 +157,7 @@ Deno.test("Worker path: a broad-permission adapter process confines its channel 
     const pid = r.status().pid!;
     assertCleanEnviron(pid);
     // The process itself is broad (like a compiled binary); the Worker did the denying above.
-    const cmdline = Deno.readTextFileSync(`/proc/${pid}/cmdline`).split("\0");
+    const cmdline = procFile(pid, "cmdline").split("\0");
     assert(cmdline.includes("--allow-net") && cmdline.includes("--unstable-worker-options"));
   } finally {
     await r.stop();
@@ -207,8 +214,9 @@ Deno.test("a crash loop stops after 8 tries and status says why", async () => {
     assertEquals(s.consecutiveFailures, 8);
     assertStringIncludes(s.lastError ?? "", "gave up after 8 failures in a row");
     assertStringIncludes(s.lastError ?? "", "exited with code 1");
-    const doc = JSON.parse(await Deno.readTextFile(r.sup.statusFile));
-    assertEquals(doc.adapters[0].state, "failed");
+    // The file is written asynchronously after the in-memory state changes.
+    const fileState = () => JSON.parse(Deno.readTextFileSync(r.sup.statusFile)).adapters[0].state;
+    await waitFor(() => fileState() === "failed", 5000, "status file says failed");
   } finally {
     await r.stop();
   }
