@@ -122,7 +122,7 @@ export function createProvider(s: ProviderSettings): Provider {
 
 /** Where settings come from. File texts are passed in so this module touches no disk. */
 export interface ResolveSources {
-  credentials?: CredentialStore;
+  credentials?: Pick<CredentialStore, "get">;
   env: { get(name: string): string | undefined };
   /** Text of `~/.aws/credentials`, when it exists. */
   awsCredentialsFile?: string;

@@ -1,0 +1,144 @@
+/**
+ * `wirken ask` as a user runs it: a real process, a fake OpenAI-compatible server, a fresh
+ * data directory, the key from the environment.
+ */
+import { join } from "node:path";
+import { assert, assertEquals, assertStringIncludes } from "../assert.ts";
+import { terminalPermit } from "../../src/cli/ask.ts";
+import { startFakeServer } from "../providers/fake_server.ts";
+import { openaiFixture } from "../providers/openai_fixture.ts";
+import { KEY } from "../providers/harness.ts";
+
+const ROOT = new URL("../..", import.meta.url).pathname;
+
+async function ask(args: string[], env: Record<string, string>) {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "--allow-all", "--no-check", join(ROOT, "main.ts"), "ask", ...args],
+    env: { ...env, NO_COLOR: "1" },
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const dec = new TextDecoder();
+  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+}
+
+Deno.test({
+  name: "ask: streams the answer from a provider chosen by flags; rate limit holds across runs",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  fn: async () => {
+    const dir = await Deno.makeTempDir();
+    const server = startFakeServer((r) => openaiFixture.checkRequest(r));
+    try {
+      await Deno.writeTextFile(
+        join(dir, "config.json"),
+        JSON.stringify({ version: 1, limits: { messagesPerMinute: 2 } }),
+      );
+      const env = { WIRKEN_DATA_DIR: dir, WIRKEN_API_KEY: KEY };
+      const flags = ["--provider", "custom", "--base-url", `${server.url}/v1`, "--model", "m1"];
+      server.push(openaiFixture.textStream("Hallo 🌍"), openaiFixture.textStream("Zweite"));
+      const first = await ask([...flags, "hi", "there"], env);
+      assertEquals(first.code, 0, first.stderr);
+      assertEquals(first.stdout, "Hallo 🌍\n");
+      const body = JSON.parse(server.requests[0].body);
+      assertEquals(body.model, "m1");
+      assertEquals(body.messages.at(-1), { role: "user", content: "hi there" });
+
+      const second = await ask([...flags, "--json", "again"], env);
+      assertEquals(second.code, 0, second.stderr);
+      const json = JSON.parse(second.stdout);
+      assertEquals(json.status, "answered");
+      assertEquals(json.text, "Zweite");
+      assertEquals(json.session, "cli:terminal:default");
+      // The second ask carried the first exchange as history.
+      const sent = JSON.parse(server.requests[1].body).messages;
+      assertEquals(sent.filter((m: { role: string }) => m.role === "user").length, 2);
+
+      const third = await ask([...flags, "more"], env);
+      assertEquals(third.code, 1);
+      assertStringIncludes(third.stderr, "You are sending messages faster");
+      assertEquals(server.requests.length, 2, "the limited ask never reached the provider");
+    } finally {
+      await server.close();
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name: "ask: a bad key is a short error with a fix; http to a remote host is refused",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  fn: async () => {
+    const dir = await Deno.makeTempDir();
+    const server = startFakeServer();
+    try {
+      server.push({ status: 401, chunks: [`{"error":"${KEY}"}`] });
+      const env = { WIRKEN_DATA_DIR: dir, WIRKEN_API_KEY: KEY };
+      const r = await ask(
+        ["--provider", "custom", "--base-url", `${server.url}/v1`, "--model", "m", "hi"],
+        env,
+      );
+      assertEquals(r.code, 1);
+      assertStringIncludes(r.stderr, "rejected the API key");
+      assert(!r.stderr.includes(KEY) && !r.stdout.includes(KEY));
+      const insecure = await ask(
+        ["--provider", "custom", "--base-url", "http://example.com/v1", "--model", "m", "hi"],
+        env,
+      );
+      assertEquals(insecure.code, 1);
+      assertStringIncludes(insecure.stderr, "Refusing");
+      const noModel = await ask(["--provider", "openai", "hi"], { ...env, WIRKEN_PROVIDER: "" });
+      assertEquals(noModel.code, 2);
+      assertStringIncludes(noModel.stderr, "--model is required");
+    } finally {
+      await server.close();
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+Deno.test("ask: in a non-interactive terminal a call needing approval is denied and says so", async () => {
+  const said: string[] = [];
+  const base = {
+    callId: "1",
+    agent: "default",
+    session: "cli:terminal:default",
+    channel: "cli",
+    sender: "local",
+  };
+  const deps = {
+    interactive: false,
+    say: (l: string) => said.push(l),
+    ask: () => Promise.reject(new Error("must not prompt")),
+  };
+  assertEquals(
+    await terminalPermit({ ...base, tool: "read_file", tier: 1, input: {} }, deps),
+    "allow",
+  );
+  assertEquals(
+    await terminalPermit({ ...base, tool: "exec", tier: 2, input: { command: "ls" } }, deps),
+    "deny",
+  );
+  assertStringIncludes(said[0], "not interactive");
+  const remembered = {
+    findRemembered: () => ({}),
+    remember: () => {},
+  };
+  assertEquals(
+    await terminalPermit({ ...base, tool: "exec", tier: 2, input: { command: "ls" } }, {
+      ...deps,
+      store: remembered,
+    }),
+    "allow",
+  );
+  // A destructive command is tier 3: asked every time, never remembered.
+  assertEquals(
+    await terminalPermit({ ...base, tool: "exec", tier: 2, input: { command: "rm -rf x" } }, {
+      ...deps,
+      store: remembered,
+    }),
+    "deny",
+  );
+});
