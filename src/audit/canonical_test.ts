@@ -28,3 +28,21 @@ Deno.test("toJsonData normalises like JSON.stringify and is idempotent under can
   const text = canonicalJson(data);
   assertEquals(canonicalJson(JSON.parse(text)), text);
 });
+
+Deno.test("the fast event text equals canonical JSON of the whole event", async () => {
+  const { canonicalEvent, canonicalEventText } = await import("./chain.ts");
+  const { canonicalJson } = await import("./canonical.ts");
+  const e = {
+    seq: 12,
+    time: "2026-01-01T00:00:00.000Z",
+    session: null,
+    agent: 'a\u2028"',
+    channel: "webchat",
+    actor: "ü",
+    kind: "tool.requested" as const,
+    payload: { z: [1, { b: 2, a: null }], "é": "x" },
+  };
+  const full = canonicalJson({ v: 1, ...e });
+  assertEquals(canonicalEvent(e), full);
+  assertEquals(canonicalEventText(e, canonicalJson(e.payload)), full);
+});

@@ -40,17 +40,21 @@ const encoder = new TextEncoder();
 
 /** The canonical JSON text whose SHA-256 is the event's content digest. */
 export function canonicalEvent(e: HashedFields): string {
-  return canonicalJson({
-    v: EVENT_FORMAT_VERSION,
-    seq: e.seq,
-    time: e.time,
-    session: e.session,
-    agent: e.agent,
-    channel: e.channel,
-    actor: e.actor,
-    kind: e.kind,
-    payload: e.payload,
-  });
+  return canonicalEventText(e, canonicalJson(e.payload));
+}
+
+/**
+ * The same text, built around a payload that is already canonical JSON (as stored in
+ * `audit.db`), so verification need not parse and re-serialise every payload. Keys are written
+ * in their sorted order: actor, agent, channel, kind, payload, seq, session, time, v.
+ */
+export function canonicalEventText(e: Omit<HashedFields, "payload">, payloadText: string): string {
+  const s = JSON.stringify;
+  return `{"actor":${s(e.actor)},"agent":${s(e.agent)},"channel":${s(e.channel)},"kind":${
+    s(e.kind)
+  },"payload":${payloadText},"seq":${s(e.seq)},"session":${s(e.session)},"time":${
+    s(e.time)
+  },"v":${EVENT_FORMAT_VERSION}}`;
 }
 
 /** Lowercase hex of `bytes`. */
@@ -70,7 +74,12 @@ export function fromHex(hex: string): Uint8Array {
 
 /** `SHA-256(prev || SHA-256(canonical(event)))`, hex. */
 export function chainHash(prevHash: string, e: HashedFields): string {
-  const digest = sha256(encoder.encode(canonicalEvent(e)));
+  return chainHashOfText(prevHash, canonicalEvent(e));
+}
+
+/** `SHA-256(prev || SHA-256(text))`, hex, for an already canonical event text. */
+export function chainHashOfText(prevHash: string, canonicalText: string): string {
+  const digest = sha256(encoder.encode(canonicalText));
   const joined = new Uint8Array(64);
   joined.set(fromHex(prevHash), 0);
   joined.set(digest, 32);

@@ -9,7 +9,9 @@
 import { z } from "zod";
 import {
   type AuditEvent,
+  canonicalEventText,
   chainHash,
+  chainHashOfText,
   checkpointMessage,
   GENESIS_HASH,
   headMessage,
@@ -108,8 +110,11 @@ export class ChainVerifier {
     }
   }
 
-  /** Checks one event against its predecessor and its own hash. */
-  push(e: AuditEvent): void {
+  /**
+   * Checks one event against its predecessor and its own hash. `payloadText`, when given, is
+   * the payload exactly as stored (canonical JSON), hashed as is instead of `e.payload`.
+   */
+  push(e: AuditEvent, payloadText?: string): void {
     this.#checked++;
     const prev = this.#prev;
     if (prev === null) {
@@ -148,7 +153,9 @@ export class ChainVerifier {
     }
     let recomputed: string;
     try {
-      recomputed = chainHash(e.prevHash, e);
+      recomputed = payloadText === undefined
+        ? chainHash(e.prevHash, e)
+        : chainHashOfText(e.prevHash, canonicalEventText(e, payloadText));
     } catch (err) {
       this.#fail({ seq: e.seq, problem: `cannot hash the event: ${(err as Error).message}` });
       recomputed = "";
