@@ -163,8 +163,10 @@ export function createPassphraseBackend(
         nonce: toBase64(sealed.nonce),
         ciphertext: toBase64(sealed.ciphertext),
       };
+      const path = keyFilePath(ctx.dataDir, slot);
+      await setAsideForeignKeyFile(path, ctx.vaultId);
       // Atomic replace: a crash leaves the old file or the new one, never half of either.
-      await writeFileAtomic(keyFilePath(ctx.dataDir, slot), JSON.stringify(file, null, 2) + "\n");
+      await writeFileAtomic(path, JSON.stringify(file, null, 2) + "\n");
     },
     async deleteMasterKey(slot: KeySlot = "current") {
       await Deno.remove(keyFilePath(ctx.dataDir, slot)).catch((e) => {
@@ -172,6 +174,23 @@ export function createPassphraseBackend(
       });
     },
   };
+}
+
+/**
+ * A key file of ANOTHER vault (vault.db was deleted or replaced, and a new vault is being
+ * created) is renamed, never overwritten: it may be the only key to a backup of the old vault.
+ */
+async function setAsideForeignKeyFile(path: string, vaultId: string): Promise<void> {
+  let other: string | undefined;
+  try {
+    const raw = JSON.parse(await Deno.readTextFile(path)) as { vaultId?: unknown };
+    other = typeof raw.vaultId === "string" ? raw.vaultId : "unknown";
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return;
+    other = "unreadable";
+  }
+  if (other === vaultId) return;
+  await Deno.rename(path, `${path}.${other}.${Date.now()}.orphan`);
 }
 
 function derive(passphrase: string, salt: Uint8Array, p: ScryptParams): Uint8Array {

@@ -125,3 +125,25 @@ Deno.test("describeKeychain: no vault, working key, wrong passphrase, unchecked 
     await t.cleanup();
   }
 });
+
+Deno.test("passphrase file: a new vault never overwrites another vault's key file", async () => {
+  const t = await tempDir();
+  try {
+    const v = await openVault(testVaultOptions(t.path));
+    v.set("a", new Secret("1"));
+    v.close();
+    const original = await Deno.readTextFile(keyFilePath(t.path));
+    // vault.db is lost; a new vault is created in the same directory.
+    for (const f of ["vault.db", "vault.db-wal", "vault.db-shm"]) {
+      await Deno.remove(`${t.path}/${f}`).catch(() => {});
+    }
+    const w = await openVault(testVaultOptions(t.path));
+    w.close();
+    const names = (await Array.fromAsync(Deno.readDir(t.path))).map((e) => e.name);
+    const orphan = names.find((n) => n.endsWith(".orphan"));
+    assert(orphan, `old key file kept aside: ${names}`);
+    assertEquals(await Deno.readTextFile(`${t.path}/${orphan}`), original);
+  } finally {
+    await t.cleanup();
+  }
+});
