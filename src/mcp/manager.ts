@@ -14,6 +14,7 @@
 import { z } from "zod";
 import type { McpServerSettings } from "../config/schema.ts";
 import type { Logger } from "../log/logger.ts";
+import { requireSecureUrl } from "../net/secure_url.ts";
 import type { CredentialStore } from "../vault/types.ts";
 import { McpError } from "./errors.ts";
 import { type McpToolResult, renderResult, ToolResultSchema } from "./result.ts";
@@ -390,6 +391,8 @@ export class McpManager {
       }
       return value.reveal();
     };
+    // Same rule as every other outbound URL: HTTPS, or plain HTTP only to this machine.
+    if (config.url) requireSecureUrl(config.url, `MCP server ${config.name}`);
     const env: Record<string, string> = { ...config.env };
     for (const [k, cred] of Object.entries(config.secretEnv)) env[k] = secret(cred, `env ${k}`);
     const headers: Record<string, string> = {};
