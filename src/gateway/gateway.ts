@@ -8,7 +8,9 @@ import { loadConfig } from "../config/load.ts";
 import type { Config } from "../config/schema.ts";
 import { WirkenError } from "../errors.ts";
 import { createLogger, type Logger } from "../log/logger.ts";
-import { createWebChatApp } from "../webchat/app.ts";
+import { createWebChatApp, loginUrl } from "../webchat/app.ts";
+import { createWebChatAuth } from "../webchat/auth.ts";
+import { notConnectedService } from "../webchat/unavailable.ts";
 import { providerLabel } from "./banner.ts";
 import type { RefreshResult } from "../policy/refresh.ts";
 
@@ -49,6 +51,11 @@ export interface Gateway {
   paths: DataPaths;
   /** The WebChat URL actually bound. */
   webchatUrl: string;
+  /**
+   * The one-time-per-start login link (`<webchatUrl>/login?token=...`) the banner should print:
+   * WebChat refuses everything but `/healthz` without the session it opens. Not logged to files.
+   */
+  webchatLoginUrl: string;
   port: number;
   /** The IPC socket path once adapters can connect; `null` until then. */
   socketPath: string | null;
@@ -69,11 +76,17 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     component: "gateway",
   });
   const port = options.port ?? config.webchat.port;
-  const app = createWebChatApp({
-    version: options.version,
-    provider: providerLabel(config),
-    startedAt: new Date(),
-  });
+  const webchatAuth = createWebChatAuth();
+  // No agent runtime is wired to WebChat yet: the service says so on every action.
+  const app = createWebChatApp(
+    {
+      version: options.version,
+      provider: providerLabel(config),
+      startedAt: new Date(),
+    },
+    notConnectedService(),
+    { auth: webchatAuth },
+  );
 
   let server: Deno.HttpServer<Deno.NetAddr>;
   try {
@@ -101,6 +114,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     policy,
     paths,
     webchatUrl,
+    webchatLoginUrl: loginUrl(webchatUrl, webchatAuth),
     port: bound,
     socketPath: null,
     log,

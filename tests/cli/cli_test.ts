@@ -48,8 +48,9 @@ Deno.test("run: starts, serves WebChat on loopback, prints the banner, stops on 
   const dataDir = await tempDataDir();
   const gw = await startGateway({ dataDir });
   try {
+    // Without the printed login link, the page only says how to get in.
     const res = await fetch(gw.url + "/");
-    assertEquals(res.status, 200);
+    assertEquals(res.status, 401);
     assertStringIncludes(await res.text(), "wirken");
     const health = await (await fetch(gw.url + "/healthz")).json();
     assertEquals(health.ok, true);

@@ -1,0 +1,38 @@
+/**
+ * The `ChatService` the gateway passes while no agent runtime is wired to WebChat: every answer
+ * says plainly that the agent is not connected, instead of pretending with empty success.
+ *
+ * @module
+ */
+import { WirkenError } from "../errors.ts";
+import type { ChatService } from "./service.ts";
+
+/** What the page shows when a turn or an action reaches the not-connected service. */
+export const NOT_CONNECTED =
+  "The agent runtime is not connected to WebChat in this gateway yet: nothing was sent to a model.";
+
+/** A service whose reads are empty and whose actions fail with {@linkcode NOT_CONNECTED}. */
+export function notConnectedService(): ChatService {
+  const fail = () =>
+    Promise.reject(
+      new WirkenError(NOT_CONNECTED, { fix: "Use `wirken ask` from a terminal for now." }),
+    );
+  return {
+    agents: () => [],
+    sessions: () => [],
+    transcript: () => [],
+    async *send() {
+      yield { type: "error", message: NOT_CONNECTED };
+      yield { type: "done" };
+    },
+    upload: fail,
+    pendingApprovals: () => [],
+    decide: fail,
+    onApprovalsChanged: () => () => {},
+    status: () => ({ adapters: [] }),
+    audit: () => Promise.resolve({ events: [], verified: { ok: false, detail: NOT_CONNECTED } }),
+    permissions: () => [],
+    revokePermission: fail,
+    credentials: () => [],
+  };
+}
