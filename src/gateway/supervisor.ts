@@ -24,37 +24,12 @@ import { type Channel, CHANNELS, type Config } from "../config/schema.ts";
 import { BUNDLE_VERSION, encodeBundle, type Grants, type Isolation } from "../ipc/bundle.ts";
 import type { Logger } from "../log/logger.ts";
 import type { Secret } from "../secret.ts";
+import { type AdapterStatus, STATUS_FILE, type StatusFile } from "./status_file.ts";
 import { credentialNames, type CredentialStore } from "../vault/types.ts";
 
 /** Where an adapter is in its life. */
-export type AdapterState = "starting" | "running" | "backoff" | "failed" | "stopped";
-
-/** One adapter's line in `wirken status`. */
-export interface AdapterStatus {
-  channel: Channel;
-  pid: number | null;
-  state: AdapterState;
-  /** ISO time the current process started; `null` when none runs. */
-  startedAt: string | null;
-  /** Authenticated to the gateway socket right now. */
-  connected: boolean;
-  /** Restarts since the gateway started. */
-  restarts: number;
-  /** Failures in a row (reset after 10 minutes healthy). */
-  consecutiveFailures: number;
-  lastError: string | null;
-  /** ISO time of the next start attempt while in `backoff`. */
-  nextStartAt: string | null;
-}
-
-/** The document `wirken status` reads. */
-export interface StatusFile {
-  version: 1;
-  gatewayPid: number;
-  socketPath: string;
-  updatedAt: string;
-  adapters: AdapterStatus[];
-}
+export type AdapterState = AdapterStatus["state"];
+export type { AdapterStatus, StatusFile };
 
 /** The gateway's view of adapter liveness (the IPC server provides it). */
 export interface Liveness {
@@ -288,6 +263,7 @@ export class Supervisor {
   readonly #statusFile: string;
   #watchdog: ReturnType<typeof setInterval> | null = null;
   #stopping = false;
+  #lastConnected = "";
   #statusQueue: Promise<void> = Promise.resolve();
 
   /** See {@linkcode SupervisorOptions}; nothing starts before {@linkcode start}. */
@@ -295,7 +271,7 @@ export class Supervisor {
     this.#o = options;
     this.#log = options.log.child("supervisor");
     const dir = options.socketPath.slice(0, options.socketPath.lastIndexOf("/")) || "/";
-    this.#statusFile = options.statusFile ?? `${dir}/status.json`;
+    this.#statusFile = options.statusFile ?? `${dir}/${STATUS_FILE}`;
   }
 
   /** Path of the status file `wirken status` reads. */
@@ -519,6 +495,13 @@ export class Supervisor {
 
   #check(): void {
     const now = Date.now();
+    // Connection changes come from the IPC server; reflect them in the status file.
+    const connected = [...this.#slots.keys()].map((c) => this.#o.liveness?.connected(c) ?? false)
+      .join();
+    if (connected !== this.#lastConnected) {
+      this.#lastConnected = connected;
+      this.#writeStatus();
+    }
     const dead = this.#o.deadAfterMs ?? 30_000;
     for (const slot of this.#slots.values()) {
       if (slot.state !== "running" || !slot.child || slot.startedAt === null) continue;

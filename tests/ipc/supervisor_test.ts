@@ -217,6 +217,23 @@ Deno.test("a crash loop stops after 8 tries and status says why", async () => {
     // The file is written asynchronously after the in-memory state changes.
     const fileState = () => JSON.parse(Deno.readTextFileSync(r.sup.statusFile)).adapters[0].state;
     await waitFor(() => fileState() === "failed", 5000, "status file says failed");
+    // And `wirken status`, another process, shows why.
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "--allow-all",
+        "--no-check",
+        new URL("../../main.ts", import.meta.url).pathname,
+        "status",
+      ],
+      env: { WIRKEN_DATA_DIR: r.gw.dir, NO_COLOR: "1" },
+      stdout: "piped",
+    }).output();
+    const text = new TextDecoder().decode(out.stdout);
+    assertEquals(out.code, 0, text);
+    const line = text.split("\n").find((l) => l.startsWith("telegram")) ?? "";
+    assertStringIncludes(line, "failed");
+    assertStringIncludes(line, "gave up after 8 failures in a row");
   } finally {
     await r.stop();
   }
