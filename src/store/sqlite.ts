@@ -41,10 +41,12 @@ export function openDatabase(path: string, options: OpenOptions): Database {
   let db: DatabaseSync;
   try {
     db = new DatabaseSync(path);
+    // First: switching to WAL takes a lock, and two processes opening a new file at once
+    // must wait for each other rather than fail with "database is locked".
+    db.exec("PRAGMA busy_timeout = 5000");
     db.exec("PRAGMA journal_mode = WAL");
     db.exec(`PRAGMA synchronous = ${options.synchronous ?? "NORMAL"}`);
     db.exec("PRAGMA foreign_keys = ON");
-    db.exec("PRAGMA busy_timeout = 5000");
   } catch (e) {
     throw new StoreError(`Cannot open the database ${path}: ${(e as Error).message}`, {
       fix: "Check that the file is a wirken database and that you own it (wirken doctor).",
@@ -87,18 +89,25 @@ function migrate(db: DatabaseSync, path: string, migrations: readonly Migration[
     name TEXT NOT NULL,
     applied_at TEXT NOT NULL
   ) STRICT`);
-  const current = schemaVersion(db);
-  if (current > migrations.length) {
-    throw new StoreError(
+  const tooNew = (current: number) =>
+    new StoreError(
       `${path} has schema version ${current}, newer than this wirken knows (${migrations.length}).`,
       { fix: "Upgrade wirken; an older version must not write to a newer database." },
     );
-  }
+  if (schemaVersion(db) > migrations.length) throw tooNew(schemaVersion(db));
   const record = db.prepare(
     "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
   );
-  for (const m of migrations.slice(current)) {
+  for (;;) {
     db.exec("BEGIN IMMEDIATE");
+    // Re-read under the write lock: another process may have migrated meanwhile.
+    const current = schemaVersion(db);
+    const m = migrations[current];
+    if (!m) {
+      db.exec("COMMIT");
+      if (current > migrations.length) throw tooNew(current);
+      return;
+    }
     try {
       db.exec(m.up);
       record.run(m.version, m.name, new Date().toISOString());

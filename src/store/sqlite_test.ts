@@ -80,3 +80,31 @@ Deno.test("openDatabase: tightens a pre-existing world-readable file", async () 
   openDatabase(path, { migrations: [v1] }).close();
   assertEquals(((await Deno.stat(path)).mode ?? 0) & 0o777, 0o600);
 });
+
+Deno.test("openDatabase: processes opening a new file at once all succeed, migrating once", async () => {
+  const path = await tempDb();
+  const module = new URL("./sqlite.ts", import.meta.url).href;
+  const script = `
+    import { openDatabase } from "${module}";
+    const m = [
+      { version: 1, name: "a", up: "CREATE TABLE a (x INTEGER) STRICT" },
+      { version: 2, name: "b", up: "CREATE TABLE b (x INTEGER) STRICT" },
+    ];
+    const db = openDatabase(${JSON.stringify(path)}, { migrations: m });
+    db.prepare("INSERT INTO a (x) VALUES (1)").run();
+    db.close();`;
+  const runs = await Promise.all(
+    Array.from({ length: 6 }, () =>
+      new Deno.Command(Deno.execPath(), {
+        args: ["eval", script],
+        stdout: "piped",
+        stderr: "piped",
+      }).output()),
+  );
+  for (const r of runs) assert(r.success, new TextDecoder().decode(r.stderr));
+  const db = openDatabase(path, { migrations: [v1, v2] });
+  const applied = db.prepare("SELECT version FROM schema_migrations ORDER BY version").all();
+  assertEquals(applied.map((r) => r.version), [1, 2]);
+  assertEquals((db.prepare("SELECT COUNT(*) AS n FROM a").get() as { n: number }).n, 6);
+  db.close();
+});
