@@ -19,17 +19,25 @@ export const GENESIS_HASH = "0".repeat(64);
 
 /** One stored event, as read back from `audit.db` or an export. */
 export interface AuditEvent {
+  /** Position in the one global chain, from 1, consecutive. */
   seq: number;
   /** ISO 8601 UTC with milliseconds, e.g. `2026-11-25T03:30:00.000Z`. */
   time: string;
+  /** Conversation session id, or null. */
   session: string | null;
+  /** Agent id, or null. */
   agent: string | null;
+  /** Channel id, or null. */
   channel: string | null;
+  /** Who caused it. */
   actor: string;
+  /** What happened. */
   kind: AuditKind;
   /** Already redacted. */
   payload: { [key: string]: JsonValue };
+  /** Hash of the event before (64 zeros for seq 1). */
   prevHash: string;
+  /** SHA-256(prevHash || SHA-256(canonical event)), hex. */
   hash: string;
 }
 

@@ -35,20 +35,27 @@ export interface AuditLogOptions {
   signingKey?: Secret;
   /** Time source; tests inject one. */
   clock?: () => Date;
+  /** Where pruning holds and listener failures are reported. */
   logger?: Logger;
 }
 
 /** Filters of {@linkcode AuditLog.query}. */
 export interface AuditQuery {
+  /** Only this session. */
   session?: string;
+  /** Only this agent. */
   agent?: string;
+  /** Only this channel. */
   channel?: string;
+  /** Only this actor. */
   actor?: string;
+  /** Only these kinds (empty: all). */
   kinds?: readonly AuditKind[];
   /** Inclusive lower bound on time. */
   since?: Date;
   /** Exclusive upper bound on time. */
   until?: Date;
+  /** Only events after this seq. */
   afterSeq?: number;
   /** Default 100. */
   limit?: number;

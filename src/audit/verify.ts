@@ -20,32 +20,45 @@ import { verifySignature } from "./keys.ts";
 
 /** One broken link: the seq where the chain stops being provable, and why. */
 export interface VerifyFailure {
+  /** The first seq that can no longer be proven. */
   seq: number;
+  /** What is wrong, in words. */
   problem: string;
+  /** The value the chain requires (a hash), when there is one. */
   expected?: string;
+  /** The value found instead. */
   actual?: string;
 }
 
 /** The chain head as recorded beside the events (db) or in an export's header. */
 export interface ChainHead {
+  /** Seq of the newest event. */
   seq: number;
+  /** Its hash. */
   hash: string;
+  /** Ed25519 signature (base64) of the head message; null when written without a key. */
   signature: string | null;
+  /** The key that signed it (base64), or null. */
   publicKey: string | null;
 }
 
 /** What {@linkcode ChainVerifier.finish} reports. */
 export interface VerifyResult {
+  /** True when nothing is broken. */
   ok: boolean;
   /** Events whose hashes were recomputed. */
   checked: number;
+  /** Oldest event checked, or null when there are none. */
   firstSeq: number | null;
+  /** Newest event checked, or null. */
   lastSeq: number | null;
   /** How the oldest remaining event is proven to be where the chain began or was pruned. */
   anchor: "empty" | "genesis" | { checkpointSeq: number; throughSeq: number } | "none";
+  /** Checkpoint events seen. */
   checkpoints: number;
   /** True when signatures were checked against a key given from outside the data checked. */
   keyPinned: boolean;
+  /** Things that weaken the proof without breaking it (unsigned head, unpinned key). */
   warnings: string[];
   /** Sorted by seq; empty when `ok`. */
   failures: VerifyFailure[];

@@ -11,14 +11,19 @@ export type CursorState = "new" | "ok" | "retrying" | "held";
 
 /** One destination's cursor. */
 export interface Cursor {
+  /** Destination name. */
   destination: string;
   /** Highest seq the destination acknowledged with a 2xx; 0 when nothing yet. */
   deliveredSeq: number;
+  /** Delivery state. */
   state: CursorState;
   /** Consecutive failed attempts. */
   attempts: number;
+  /** Why the last attempt failed, or null. */
   lastError: string | null;
+  /** ISO time of the last 2xx, or null. */
   lastSuccessAt: string | null;
+  /** ISO time of the last change. */
   updatedAt: string;
 }
 

@@ -51,26 +51,37 @@ const DEFAULT_TUNING: SiemTuning = {
 
 /** Options of {@linkcode startSiemForwarder}. */
 export interface SiemForwarderOptions {
+  /** The audit log to read (its database also holds the cursors). */
   log: AuditLog;
   /** `config.siem.destinations` (validated again here: it is outside input). */
   destinations: readonly unknown[];
   /** Where keys are read, at every attempt (so a rotated or fixed key is picked up). */
   credentials: CredentialStore;
+  /** Where held/retrying/recovered destinations are reported. */
   logger?: Logger;
+  /** HTTP client (tests may wrap it). */
   fetch?: typeof fetch;
+  /** Time of cursor updates and status lag. */
   clock?: () => Date;
   /** Jitter source in [0, 1). */
   random?: () => number;
+  /** Host name sent to Datadog/Splunk (default `Deno.hostname()`). */
   hostname?: string;
+  /** Timing overrides. */
   tuning?: Partial<SiemTuning>;
 }
 
 /** One destination's delivery status, for `wirken status`. */
 export interface SiemDestinationStatus {
+  /** Destination name from config. */
   name: string;
+  /** Wire format. */
   kind: SiemDestination["kind"];
+  /** False when disabled in config (not forwarded, not holding retention). */
   enabled: boolean;
+  /** `ok`, `retrying` (outage), `held` (rejected: needs a fix), `new`, or `disabled`. */
   state: Cursor["state"] | "disabled";
+  /** Highest seq acknowledged with a 2xx. */
   deliveredSeq: number;
   /** Newest seq in the log. */
   headSeq: number;
@@ -78,8 +89,11 @@ export interface SiemDestinationStatus {
   lagEvents: number;
   /** Age in seconds of the oldest unacknowledged event (0 when caught up). */
   lagSeconds: number;
+  /** Consecutive failed attempts. */
   attempts: number;
+  /** Why the last attempt failed (never a response body). */
   lastError: string | null;
+  /** ISO time of the last 2xx. */
   lastSuccessAt: string | null;
 }
 
