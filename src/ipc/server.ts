@@ -56,6 +56,8 @@ export type InboundEvent = {
     handle: SessionHandle<C>;
     message: InboundMessage<C>;
     link: ChannelLink<C>;
+    /** Sends on this event's own handle (so union-typed callers need not narrow first). */
+    reply(message: OutboundMessage): Promise<OutboundResult>;
   };
 }[Channel];
 
@@ -295,11 +297,14 @@ export async function startIpcServer(options: IpcServerOptions): Promise<IpcServ
     rest: Omit<InboundMessage<C>, "channel">,
   ): void {
     const message: InboundMessage<C> = { channel, ...rest };
+    const handle = openSession(channel, rest.conversationId);
+    const channelLink = link(channel);
     const event = {
       channel,
-      handle: openSession(channel, rest.conversationId),
+      handle,
       message,
-      link: link(channel),
+      link: channelLink,
+      reply: (m: OutboundMessage) => channelLink.send(handle, m),
     } as InboundEvent;
     Promise.resolve()
       .then(() => options.onInbound(event))

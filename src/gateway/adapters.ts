@@ -1,0 +1,116 @@
+/**
+ * The gateway's adapter side in one call: the IPC server on `<data>/sockets/gateway.sock`, the
+ * supervisor that runs one adapter process per configured channel, and the bridge that turns
+ * each authenticated inbound message into a router dispatch and sends the answer back on the
+ * message's own {@linkcode SessionHandle} (the only way to send).
+ *
+ * `gateway.ts` calls {@linkcode startAdapterHost} once it has the vault and the audit log.
+ *
+ * @module
+ */
+import type { AuditSink } from "../audit/types.ts";
+import type { DataPaths } from "../config/paths.ts";
+import type { Config } from "../config/schema.ts";
+import { type InboundEvent, type IpcServer, startIpcServer } from "../ipc/server.ts";
+import type { SessionHandle } from "../ipc/session.ts";
+import type { Logger } from "../log/logger.ts";
+import type { CredentialStore } from "../vault/types.ts";
+import { supervisedChannels, Supervisor } from "./supervisor.ts";
+
+/** The router's answer, reduced to what goes back to the chat. */
+export type InboundAnswer =
+  | { status: "answered"; text: string }
+  | { status: "limited"; message: string }
+  | { status: "failed"; message: string }
+  | { status: "refused" };
+
+/** Options of {@linkcode startAdapterHost}. */
+export interface AdapterHostOptions {
+  config: Config;
+  paths: DataPaths;
+  /** The vault: adapter keys and channel secrets are read from it at each (re)start. */
+  credentials: CredentialStore;
+  audit: AuditSink;
+  log: Logger;
+  /**
+   * Handles one message (the router's `dispatch`). `handle` carries the authenticated channel;
+   * `message.channel` equals `handle.channel` and never comes from the adapter's payload.
+   */
+  dispatch(
+    message: { channel: string; conversation: string; sender: string; text: string },
+    handle: SessionHandle,
+  ): Promise<InboundAnswer>;
+  verbose?: boolean;
+  /** Start adapter processes (default true; false: socket only). */
+  supervise?: boolean;
+}
+
+/** The running adapter side. */
+export interface AdapterHost {
+  socketPath: string;
+  server: IpcServer;
+  supervisor: Supervisor;
+  /** Stops every adapter (no orphans), then the socket. Idempotent. */
+  close(): Promise<void>;
+}
+
+/** Starts the IPC server and the supervisor; see the module doc. */
+export async function startAdapterHost(o: AdapterHostOptions): Promise<AdapterHost> {
+  const log = o.log;
+  async function onInbound(event: InboundEvent): Promise<void> {
+    const m = event.message;
+    const answer = await o.dispatch(
+      { channel: event.channel, conversation: m.conversationId, sender: m.senderId, text: m.text },
+      event.handle,
+    );
+    const text = answer.status === "answered"
+      ? answer.text
+      : answer.status === "refused"
+      ? null
+      : answer.message;
+    if (text) {
+      const result = await event.reply({ text, replyToId: m.id });
+      if (!result.ok) {
+        log.warn("adapter could not deliver a reply", {
+          channel: event.channel,
+          error: result.error,
+        });
+      }
+    }
+  }
+  const server = await startIpcServer({
+    socketPath: o.paths.gatewaySocket,
+    config: o.config,
+    audit: o.audit,
+    log,
+    onInbound,
+  });
+  const supervisor = new Supervisor({
+    channels: o.supervise === false ? [] : supervisedChannels(o.config),
+    socketPath: o.paths.gatewaySocket,
+    credentials: o.credentials,
+    audit: o.audit,
+    log,
+    liveness: server,
+    verbose: o.verbose,
+  });
+  try {
+    await supervisor.start();
+  } catch (e) {
+    await server.close();
+    throw e;
+  }
+  let closed: Promise<void> | null = null;
+  return {
+    socketPath: o.paths.gatewaySocket,
+    server,
+    supervisor,
+    close() {
+      closed ??= (async () => {
+        await supervisor.stop();
+        await server.close();
+      })();
+      return closed;
+    },
+  };
+}
