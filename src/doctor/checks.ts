@@ -149,33 +149,33 @@ export async function checkSqlite(): Promise<CheckResult> {
   }
 }
 
-/** An OS keychain is there to hold the vault's master key. */
-export async function checkKeychain(
+/** Where the vault's master key lives (never prompts), and credentials due for rotation. */
+export async function checkVault(
+  root: string,
   env: { get(n: string): string | undefined },
-): Promise<CheckResult> {
-  if (Deno.build.os === "darwin" && (await probe("security", ["help"])) !== null) {
-    return { check: "keychain", status: "ok", detail: "macOS Keychain (security)", fix: "" };
-  }
-  if (
-    (await probe("secret-tool", ["--version"])) !== null || (await probe("which", ["secret-tool"]))
-  ) {
-    const bus = env.get("DBUS_SESSION_BUS_ADDRESS");
-    return bus
-      ? { check: "keychain", status: "ok", detail: "Secret Service via secret-tool", fix: "" }
-      : {
-        check: "keychain",
-        status: "warn",
-        detail: "secret-tool is installed but no D-Bus session is running",
-        fix:
-          "Log in to a desktop session, or set WIRKEN_VAULT_PASSPHRASE for the passphrase fallback.",
-      };
-  }
-  return {
+): Promise<CheckResult[]> {
+  const { describeKeychain, vaultWarnings } = await import("../vault/mod.ts");
+  const k = await describeKeychain({ dataDir: root, env });
+  const results: CheckResult[] = [{
     check: "keychain",
-    status: "warn",
-    detail: "no OS keychain found; the vault key will be protected by a passphrase",
-    fix: "apt-get install libsecret-tools gnome-keyring, or set WIRKEN_VAULT_PASSPHRASE.",
-  };
+    status: k.ok ? "ok" : "warn",
+    detail: `${k.label}: ${k.detail}`,
+    fix: k.ok
+      ? ""
+      : k.backend === "passphrase" || k.backend === "none"
+      ? "Set WIRKEN_VAULT_PASSPHRASE (or install libsecret-tools + gnome-keyring for the OS keychain)."
+      : "Unlock your keychain (log in to the desktop session), or see docs/vault.md.",
+  }];
+  const warnings = k.vaultExists ? await vaultWarnings(root).catch(() => []) : [];
+  results.push({
+    check: "credentials",
+    status: warnings.length ? "warn" : "ok",
+    detail: warnings.length
+      ? warnings.map((w) => w.message).join("; ")
+      : "none expired or due for rotation within 14 days",
+    fix: warnings.length ? "wirken credentials rotate <name>" : "",
+  });
+  return results;
 }
 
 /** bubblewrap and a container engine, for sandboxed tools. */
@@ -291,10 +291,10 @@ export async function runChecks(
   const [dataDir, sqlite, keychain, sandboxes, provider, policy] = await Promise.all([
     checkDataDir(root),
     checkSqlite(),
-    checkKeychain(env),
+    checkVault(root, env),
     checkSandboxes(),
     checkProvider(parsed),
     checkPolicy(root, parsed),
   ]);
-  return [checkDeno(), ...dataDir, config, sqlite, keychain, ...sandboxes, provider, ...policy];
+  return [checkDeno(), ...dataDir, config, sqlite, ...keychain, ...sandboxes, provider, ...policy];
 }

@@ -107,6 +107,9 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const webchatUrl = `http://localhost:${bound}`;
   log.info("gateway started", { webchat: webchatUrl, dataDir: paths.root });
   if (policy?.warning) log.warn(policy.warning);
+  // Metadata only: no key is needed, so this never prompts.
+  const { vaultWarnings } = await import("../vault/mod.ts");
+  for (const w of await vaultWarnings(paths.root).catch(() => [])) log.warn(w.message);
 
   let closed: Promise<void> | null = null;
   return {

@@ -205,3 +205,23 @@ Deno.test("doctor: prints a table with a fix column and exits 0 without failures
   }
   assertEquals(r.code, 0, r.stdout + r.stderr);
 });
+
+Deno.test("run and doctor: warn about a credential expiring within 14 days", async () => {
+  const dataDir = await tempDataDir();
+  const env = { WIRKEN_VAULT_BACKEND: "passphrase", WIRKEN_VAULT_PASSPHRASE: "pw-for-expiry-test" };
+  const add = await wirken(["credentials", "add", "channel.telegram.token", "--expires", "3d"], {
+    dataDir,
+    env,
+    stdin: "123456:ABCDEF\n",
+  });
+  assertEquals(add.code, 0, add.stderr);
+  const gw = await startGateway({ dataDir, env });
+  await gw.stop();
+  assertStringIncludes(gw.output(), "channel.telegram.token");
+  const doctor = await wirken(["doctor", "--json"], { dataDir, env });
+  const row = JSON.parse(doctor.stdout).checks.find((c: { check: string }) =>
+    c.check === "credentials"
+  );
+  assertEquals(row.status, "warn");
+  assertStringIncludes(row.detail, "channel.telegram.token");
+});
