@@ -37,13 +37,6 @@ Deno.test("cli: bad flag and bad flag value exit 2", async () => {
   assertStringIncludes(env.stderr, "WIRKEN_PORT must be a port number");
 });
 
-Deno.test("cli: a command not built yet says so and exits 1", async () => {
-  const r = await wirken(["mcp", "list", "--json"], { dataDir: await tempDataDir() });
-  assertEquals(r.code, 1);
-  assertStringIncludes(r.stderr, "not available yet");
-  assertEquals(r.stdout, "");
-});
-
 Deno.test("run: starts, serves WebChat on loopback, prints the banner, stops on SIGTERM", async () => {
   const dataDir = await tempDataDir();
   const gw = await startGateway({ dataDir });
