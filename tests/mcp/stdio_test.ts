@@ -10,6 +10,7 @@ import { McpServerSchema } from "../../src/config/schema.ts";
 import { mcpServersDir, serverCommand } from "./servers.ts";
 
 const dir = await mcpServersDir();
+Deno.env.set("WIRKEN_TEST_GATEWAY_SECRET", "sk-should-not-leak");
 
 function server(name: string, settings: Record<string, unknown>): McpServerConfig {
   return { name, ...McpServerSchema.parse(settings) };
@@ -57,6 +58,9 @@ Deno.test({
         "timed out",
       );
       assert(Date.now() - t0 < 6000, "the timeout fired late");
+      // The gateway's own environment (API keys) never reaches a server.
+      const env = await m.callTool("mcp_every_get-env", {});
+      assert(!env.text.includes("WIRKEN_TEST_GATEWAY_SECRET"), "gateway env leaked to the server");
       // The server still answers after a timed-out call.
       assertStringIncludes(
         (await m.callTool("mcp_every_echo", { message: "after" })).text,
