@@ -333,12 +333,17 @@ export class HttpClient {
     signal?: AbortSignal,
   ): Promise<unknown> {
     const open = await this.send(build, signal);
-    const text = await open.response.text().catch((e) => {
-      throw new ProviderError("network", `The answer from ${this.#endpoint.name} broke off.`, {
-        cause: e,
+    try {
+      const text = await open.response.text().catch((e) => {
+        throw new ProviderError("network", `The answer from ${this.#endpoint.name} broke off.`, {
+          cause: e,
+        });
       });
-    });
-    return parseJson(text, this.#endpoint);
+      return parseJson(text, this.#endpoint);
+    } finally {
+      // Detaches the listener from the caller's signal; the body is already read.
+      open.abort();
+    }
   }
 
   /**

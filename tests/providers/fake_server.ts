@@ -23,6 +23,8 @@ export interface Scripted {
   gapMs?: number;
   /** Error the body stream after the chunks (a connection dropped mid-answer). */
   abort?: boolean;
+  /** Wait this long before sending the response headers. */
+  delayMs?: number;
 }
 
 /** The running fake. */
@@ -58,6 +60,7 @@ export function startFakeServer(check?: (req: Recorded) => void | Promise<void>)
     }
     const answer = queue.shift() ?? last;
     last = answer;
+    if (answer.delayMs) await new Promise((res) => setTimeout(res, answer.delayMs));
     const chunks = answer.chunks ?? [];
     const body = new ReadableStream<Uint8Array>({
       async start(controller) {
