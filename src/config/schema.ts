@@ -221,6 +221,59 @@ export const SkillsConfigSchema = z.strictObject({
   ),
 });
 
+/** Built-in tools, where they run, and how approvals behave. */
+export const ToolsSchema = z.strictObject({
+  sandbox: z.enum(["auto", "bwrap", "docker", "host"]).default("auto").describe(
+    "Where shell commands run: auto = bubblewrap if usable, else Docker/Podman, else refuse; host = no sandbox (explicit opt-in, shown in every approval prompt).",
+  ),
+  docker: z.strictObject({
+    engine: z.enum(["docker", "podman"]).default("docker").describe("Container engine CLI."),
+    image: z.string().min(1).default("debian:bookworm-slim").describe(
+      "Image for shell commands; it must already be present (nothing is pulled).",
+    ),
+    user: z.string().regex(/^\d+:\d+$/, "uid:gid").optional().describe(
+      "uid:gid inside the container (default: the gateway's own, or 65534 when it runs as root).",
+    ),
+  }).default({ engine: "docker", image: "debian:bookworm-slim" }).describe(
+    "Docker/Podman sandbox settings.",
+  ),
+  memoryMb: z.number().int().min(16).max(65536).default(512).describe(
+    "Memory limit of one sandboxed command, in MiB.",
+  ),
+  maxProcesses: z.number().int().min(8).max(65536).default(256).describe(
+    "Process limit of one sandboxed command.",
+  ),
+  outputLimitBytes: z.number().int().min(1024).max(1048576).default(32768).describe(
+    "Bytes of stdout and of stderr kept per command; the rest is cut and marked truncated.",
+  ),
+  readMaxBytes: z.number().int().min(1024).max(67108864).default(1048576).describe(
+    "Largest part of a file read_file returns (longer files are truncated and marked).",
+  ),
+  writeMaxBytes: z.number().int().min(1024).max(67108864).default(1048576).describe(
+    "Largest file write_file/edit_file may write.",
+  ),
+  tiers: z.record(z.string(), z.union([z.literal(1), z.literal(2), z.literal(3)])).default({})
+    .describe(
+      "Per-tool permission tiers; can only raise a tool above its built-in tier, never lower it.",
+    ),
+  approvalTimeoutSeconds: z.number().int().min(10).max(3600).default(300).describe(
+    "How long an approval request waits before it expires as denied.",
+  ),
+  webSearch: z.strictObject({
+    kind: z.enum(["searxng", "brave"]).describe("Search backend."),
+    url: z.url().describe("SearXNG instance URL, or Brave's API endpoint."),
+    credential: z.string().min(1).optional().describe(
+      "Vault credential holding the API key (Brave); never the key itself.",
+    ),
+  }).optional().describe("Backend of web_search; absent: web_search explains how to set one."),
+  webFetchMaxBytes: z.number().int().min(1024).max(16777216).default(2097152).describe(
+    "Largest response body web_fetch downloads.",
+  ),
+  webTimeoutSeconds: z.number().int().min(1).max(120).default(30).describe(
+    "Time limit of one web_search or web_fetch request.",
+  ),
+});
+
 /** The whole `config.json`. */
 export const ConfigSchema = z.strictObject({
   version: z.literal(1).default(1).describe("Config format version."),
@@ -241,6 +294,9 @@ export const ConfigSchema = z.strictObject({
     "Skill registry and signature trust.",
   ),
   mcp: McpSchema.default(McpSchema.parse({})).describe("Model Context Protocol servers."),
+  tools: ToolsSchema.default(ToolsSchema.parse({})).describe(
+    "Built-in tools, sandboxes and approvals.",
+  ),
 });
 
 /** A validated configuration, with defaults filled in. */

@@ -39,22 +39,27 @@ export interface BwrapOptions {
   cgroups?: boolean;
 }
 
-async function lstatOrNull(path: string): Promise<Deno.FileInfo | null> {
+function lstatOrNull(path: string): Deno.FileInfo | null {
   try {
-    return await Deno.lstat(path);
+    return Deno.lstatSync(path);
   } catch {
     return null;
   }
 }
 
-/** Builds bwrap's arguments (exported for tests and `wirken doctor`). */
-export async function bwrapArgs(
+/**
+ * Builds bwrap's arguments (exported for tests and `wirken doctor`). Synchronous so the MCP
+ * manager's command wrapper can use it (see {@linkcode bwrapWrapper}).
+ */
+export function bwrapArgs(
   workspace: string,
   command: SandboxCommand,
   readOnlyPaths: readonly string[] = [],
-): Promise<string[]> {
+  shareNetwork = false,
+): string[] {
   const args = [
     "--unshare-all",
+    ...(shareNetwork ? ["--share-net"] : []),
     "--die-with-parent",
     "--new-session",
     "--cap-drop",
@@ -77,17 +82,17 @@ export async function bwrapArgs(
     "/usr",
   ];
   for (const path of SYSTEM) {
-    const info = await lstatOrNull(path);
+    const info = lstatOrNull(path);
     if (!info) continue;
-    if (info.isSymlink) args.push("--symlink", await Deno.readLink(path), path);
+    if (info.isSymlink) args.push("--symlink", Deno.readLinkSync(path), path);
     else args.push("--ro-bind", path, path);
   }
   args.push("--ro-bind", "/etc", "/etc");
   for (const file of MASKED_ETC) {
-    if (await lstatOrNull(file)) args.push("--ro-bind", "/dev/null", file);
+    if (lstatOrNull(file)) args.push("--ro-bind", "/dev/null", file);
   }
   for (const dir of MASKED_ETC_DIRS) {
-    if ((await lstatOrNull(dir))?.isDirectory) args.push("--tmpfs", dir);
+    if (lstatOrNull(dir)?.isDirectory) args.push("--tmpfs", dir);
   }
   for (const path of readOnlyPaths) args.push("--ro-bind", path, path);
   args.push("--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp");
@@ -155,7 +160,7 @@ export class BwrapSandbox implements Sandbox {
       "--core=0",
       "--",
       bin,
-      ...(await bwrapArgs(
+      ...(bwrapArgs(
         this.#options.workspace,
         { ...command, cwd },
         this.#options.readOnlyPaths,
@@ -175,4 +180,27 @@ export class BwrapSandbox implements Sandbox {
       await group?.remove();
     }
   }
+}
+
+/**
+ * A command wrapper for long-running children (MCP servers with `sandbox: true`): the same
+ * filesystem, namespace and capability rules as {@linkcode BwrapSandbox}, without the
+ * per-command timeout. `shareNetwork` keeps the host network (an MCP server that calls an API
+ * needs it; everything else stays confined). `bwrapPath` must be an absolute path.
+ */
+export function bwrapWrapper(options: {
+  workspace: string;
+  bwrapPath: string;
+  shareNetwork?: boolean;
+  readOnlyPaths?: readonly string[];
+}): (argv: readonly string[]) => string[] {
+  return (argv) => [
+    options.bwrapPath,
+    ...bwrapArgs(
+      options.workspace,
+      { argv },
+      options.readOnlyPaths ?? [],
+      options.shareNetwork ?? false,
+    ),
+  ];
 }

@@ -1,0 +1,71 @@
+/**
+ * Picks the sandbox for shell commands from config, with a clear default:
+ * `auto` = bubblewrap when it works here (Linux), else Docker/Podman when an engine answers,
+ * else nothing: exec is then unavailable and says why. Host execution is never a fallback; it
+ * happens only when config says `host`.
+ *
+ * macOS: bubblewrap does not exist there and `sandbox-exec` is deprecated by Apple, so `auto`
+ * uses Docker (Docker Desktop, Colima or Podman machine); without an engine, exec refuses.
+ *
+ * Backends are imported lazily: nothing sandbox-related loads until a command needs it.
+ *
+ * @module
+ */
+import type { Sandbox, SandboxLimits } from "./types.ts";
+import { SandboxError } from "./types.ts";
+
+/** The `tools` config keys this needs (a subset of `ToolsSchema`). */
+export interface SandboxSettings {
+  sandbox: "auto" | "bwrap" | "docker" | "host";
+  docker: { engine: "docker" | "podman"; image: string; user?: string };
+  memoryMb: number;
+  maxProcesses: number;
+  outputLimitBytes: number;
+}
+
+/** Limits from config (`execTimeoutSeconds` lives in `limits`). */
+export function limitsFrom(settings: SandboxSettings, execTimeoutSeconds: number): SandboxLimits {
+  return {
+    timeoutMs: execTimeoutSeconds * 1000,
+    maxOutputBytes: settings.outputLimitBytes,
+    memoryBytes: settings.memoryMb * 1024 * 1024,
+    maxProcesses: settings.maxProcesses,
+  };
+}
+
+/** Creates the configured sandbox for `workspace` (a real path), or throws why none is usable. */
+export async function createSandbox(
+  settings: SandboxSettings,
+  workspace: string,
+): Promise<Sandbox> {
+  const want = settings.sandbox;
+  if (want === "host") {
+    const { HostSandbox } = await import("./host.ts");
+    return new HostSandbox(workspace);
+  }
+  if (want === "bwrap" || want === "auto") {
+    const { BwrapSandbox } = await import("./bwrap.ts");
+    if (await BwrapSandbox.available()) return new BwrapSandbox({ workspace });
+    if (want === "bwrap") {
+      throw new SandboxError("bubblewrap is configured but cannot run here.", {
+        fix:
+          "Install it (apt-get install bubblewrap) and allow user namespaces, or set tools.sandbox to docker.",
+      });
+    }
+  }
+  const { DockerSandbox } = await import("./docker.ts");
+  const why = await DockerSandbox.unavailableReason(settings.docker.engine);
+  if (why === null) {
+    return new DockerSandbox({
+      workspace,
+      image: settings.docker.image,
+      engine: settings.docker.engine,
+      user: settings.docker.user,
+      extraArgs: settings.docker.engine === "podman" ? ["--runtime", "runc"] : [],
+    });
+  }
+  throw new SandboxError(`No sandbox is available for shell commands: ${why}.`, {
+    fix:
+      "Install bubblewrap (Linux) or start Docker/Podman; or, knowingly, set tools.sandbox to host.",
+  });
+}
