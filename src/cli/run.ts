@@ -55,6 +55,9 @@ export const runCommand: CommandSpec = {
           p.source === "cache" ? ", cached copy" : ""
         })`
         : null,
+      vault: gateway.vault
+        ? { label: gateway.vault.backendLabel }
+        : { locked: gateway.locked ?? "" },
       socketPath: gateway.socketPath,
       webchatUrl: gateway.webchatUrl,
     }));

@@ -10,6 +10,8 @@ export interface BannerFacts {
   config: Config;
   /** `Example Corp (serial 4)` when an org policy is in force. */
   policy?: string | null;
+  /** The vault backend's label, or why the vault is locked. */
+  vault?: { label: string } | { locked: string };
   socketPath: string | null;
   webchatUrl: string;
 }
@@ -20,7 +22,7 @@ export function providerLabel(config: Config): string | null {
 }
 
 /** The banner text. */
-export function banner({ config, policy, socketPath, webchatUrl }: BannerFacts): string {
+export function banner({ config, policy, vault, socketPath, webchatUrl }: BannerFacts): string {
   const title = "wirken gateway";
   const lines = [title, "─".repeat(title.length)];
   const provider = providerLabel(config);
@@ -39,6 +41,13 @@ export function banner({ config, policy, socketPath, webchatUrl }: BannerFacts):
   if (!routed.has("webchat")) routes.push("Route: webchat -> agent:default");
   lines.push(...routes);
   if (policy) lines.push(`Policy: ${policy}`);
+  if (vault) {
+    lines.push(
+      "locked" in vault
+        ? `Vault: LOCKED, no messages are processed. ${vault.locked}`
+        : `Vault: ${vault.label}`,
+    );
+  }
   lines.push(`Socket: ${socketPath ?? "not listening (adapters are not available yet)"}`);
   lines.push(`WebChat: ${webchatUrl}`);
   lines.push("", "Gateway running. Press Ctrl+C to stop.");

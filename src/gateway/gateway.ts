@@ -13,6 +13,9 @@ import { createWebChatAuth } from "../webchat/auth.ts";
 import { notConnectedService } from "../webchat/unavailable.ts";
 import { providerLabel } from "./banner.ts";
 import type { RefreshResult } from "../policy/refresh.ts";
+import type { AuditServices } from "../audit/mod.ts";
+import type { Vault } from "../vault/mod.ts";
+import { unlockVault } from "./unlock.ts";
 
 /**
  * Fetches (or takes from the verified cache) the org policy and refuses to start when the local
@@ -41,6 +44,8 @@ export interface GatewayOptions {
   version: string;
   /** Terminal logger (the gateway adds a file logger under `logs/`). */
   terminalLog?: boolean;
+  /** Environment (a map in tests). */
+  env?: { get(name: string): string | undefined };
 }
 
 /** A running gateway. */
@@ -57,6 +62,12 @@ export interface Gateway {
    */
   webchatLoginUrl: string;
   port: number;
+  /** The open vault; `null` when it stayed locked (see `locked`). */
+  vault: Vault | null;
+  /** Why the vault is locked (no message is processed then), or `null`. */
+  locked: string | null;
+  /** The audit log, SIEM forwarding and pruning; `null` while locked. */
+  audit: AuditServices | null;
   /** The IPC socket path once adapters can connect; `null` until then. */
   socketPath: string | null;
   log: Logger;
@@ -75,6 +86,20 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     terminal: options.terminalLog === false ? null : undefined,
     component: "gateway",
   });
+  const env = options.env ?? Deno.env;
+  const { vault, locked } = await unlockVault(paths.root, env, log);
+  if (locked) log.warn(`vault locked: ${locked}`);
+  const { startAuditServices } = await import("../audit/mod.ts");
+  let audit: AuditServices | null = null;
+  try {
+    audit = vault
+      ? startAuditServices({ path: paths.auditDb, credentials: vault, config, logger: log })
+      : null;
+  } catch (e) {
+    vault?.close();
+    log.close();
+    throw e;
+  }
   const port = options.port ?? config.webchat.port;
   const webchatAuth = createWebChatAuth();
   // No agent runtime is wired to WebChat yet: the service says so on every action.
@@ -95,6 +120,8 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       app.fetch,
     );
   } catch (e) {
+    await audit?.stop();
+    vault?.close();
     log.close();
     if (e instanceof Deno.errors.AddrInUse) {
       throw new WirkenError(`Port ${port} on 127.0.0.1 is already in use.`, {
@@ -119,11 +146,16 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     webchatUrl,
     webchatLoginUrl: loginUrl(webchatUrl, webchatAuth),
     port: bound,
+    vault,
+    locked,
+    audit,
     socketPath: null,
     log,
     close() {
       closed ??= (async () => {
         await server.shutdown();
+        await audit?.stop();
+        vault?.close();
         log.info("gateway stopped");
         log.close();
       })();

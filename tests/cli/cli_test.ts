@@ -218,3 +218,38 @@ Deno.test("run and doctor: warn about a credential expiring within 14 days", asy
   assertEquals(row.status, "warn");
   assertStringIncludes(row.detail, "channel.telegram.token");
 });
+
+Deno.test("run: without a terminal, keychain or passphrase the vault stays locked and says how to unlock", async () => {
+  const gw = await startGateway({
+    dataDir: await tempDataDir(),
+    env: { WIRKEN_VAULT_BACKEND: "passphrase" },
+  });
+  try {
+    const res = await fetch(gw.url + "/healthz");
+    assertEquals(res.status, 200);
+    await res.body?.cancel();
+  } finally {
+    await gw.stop();
+  }
+  assertStringIncludes(gw.output(), "Vault: LOCKED, no messages are processed.");
+  assertStringIncludes(gw.output(), "WIRKEN_VAULT_PASSPHRASE");
+});
+
+Deno.test("run: with the passphrase the vault opens and the audit log starts (signed head)", async () => {
+  const dataDir = await tempDataDir();
+  const env = { WIRKEN_VAULT_BACKEND: "passphrase", WIRKEN_VAULT_PASSPHRASE: "pw-run-audit" };
+  const gw = await startGateway({ dataDir, env });
+  await gw.stop();
+  assertStringIncludes(gw.output(), "Vault: passphrase");
+  const verify = await wirken(["audit", "verify", "--json"], { dataDir, env });
+  assertEquals(verify.code, 0, verify.stdout + verify.stderr);
+  const list = await wirken(["credentials", "list", "--json"], { dataDir, env });
+  assertStringIncludes(list.stdout, "audit.signing_key");
+  // A wrong passphrase is an error, not a locked start.
+  const wrong = await wirken(["run", "--port", "0"], {
+    dataDir,
+    env: { ...env, WIRKEN_VAULT_PASSPHRASE: "not-it" },
+  });
+  assertEquals(wrong.code, 1);
+  assertStringIncludes(wrong.stderr.toLowerCase(), "passphrase");
+});
