@@ -218,8 +218,9 @@ export function encodeFrame(frame: Frame): Uint8Array {
 }
 
 function text(value: string, field: string, max = MAX_ID_BYTES): string {
-  // Byte length, not UTF-16 length: the cap is about memory and the peer's storage.
-  if (value.length > max || encoder.encode(value).length > max) {
+  // Byte length, not UTF-16 length: the cap is about memory and the peer's storage. A string
+  // of n UTF-16 units has at most 3n UTF-8 bytes, so short strings skip the encoding.
+  if (value.length > max || (value.length * 3 > max && encoder.encode(value).length > max)) {
     throw new FrameError(`${field} longer than ${max} bytes`);
   }
   return value;

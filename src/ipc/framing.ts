@@ -80,29 +80,72 @@ export class FrameReader {
   }
 }
 
+interface QueuedWrite {
+  bytes: Uint8Array;
+  resolve(): void;
+  reject(e: unknown): void;
+}
+
 /**
- * Serialises writes to one stream: concurrent senders never interleave partial frames, and a
- * partial `write` is continued until the whole frame is out.
+ * Serialises writes to one stream: concurrent senders never interleave partial frames, a
+ * partial `write` is continued until the whole frame is out, and frames queued while a write is
+ * in flight go out together in one write (fewer syscalls under load).
  */
 export class FrameWriter {
-  #queue: Promise<void> = Promise.resolve();
+  #pending: QueuedWrite[] = [];
+  #busy = false;
 
   /** Wraps `stream`. */
   constructor(private readonly stream: ByteStream) {}
 
   /** Sends raw bytes (already prefixed); used by tests to send crafted frames. */
   writeRaw(bytes: Uint8Array): Promise<void> {
-    const run = this.#queue.then(async () => {
-      let off = 0;
-      while (off < bytes.length) off += await this.stream.write(bytes.subarray(off));
+    return new Promise<void>((resolve, reject) => {
+      this.#pending.push({ bytes, resolve, reject });
+      if (!this.#busy) this.#drain();
     });
-    // Keep the chain alive after a failure; the caller of the failed write sees the error.
-    this.#queue = run.catch(() => {});
-    return run;
   }
 
   /** Encodes and sends one frame. */
   write(frame: Frame): Promise<void> {
-    return this.writeRaw(lengthPrefixed(encodeFrame(frame)));
+    try {
+      return this.writeRaw(lengthPrefixed(encodeFrame(frame)));
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  }
+
+  async #drain(): Promise<void> {
+    this.#busy = true;
+    while (this.#pending.length > 0) {
+      // Coalesce up to 1 MiB of queued frames into one write.
+      const batch: QueuedWrite[] = [];
+      let size = 0;
+      while (this.#pending.length > 0 && (batch.length === 0 || size < 1 << 20)) {
+        const next = this.#pending.shift()!;
+        batch.push(next);
+        size += next.bytes.length;
+      }
+      let bytes: Uint8Array;
+      if (batch.length === 1) {
+        bytes = batch[0].bytes;
+      } else {
+        bytes = new Uint8Array(size);
+        let off = 0;
+        for (const b of batch) {
+          bytes.set(b.bytes, off);
+          off += b.bytes.length;
+        }
+      }
+      try {
+        let off = 0;
+        while (off < bytes.length) off += await this.stream.write(bytes.subarray(off));
+        for (const b of batch) b.resolve();
+      } catch (e) {
+        // The stream is broken: fail this batch and everything still queued.
+        for (const b of [...batch, ...this.#pending.splice(0)]) b.reject(e);
+      }
+    }
+    this.#busy = false;
   }
 }
