@@ -142,28 +142,20 @@ async function runAsk(ctx: CommandContext): Promise<number> {
   const [
     { ensureDataDir },
     { loadConfig },
-    { openSessionStore },
-    { RateLimiter },
-    { openSqliteBucketState },
     { openAuditLog },
-    { createProvider, resolveProviderSettings },
-    { dispatch },
+    { createAgentRuntime },
     { print, printError, printJson },
   ] = await Promise.all([
     import("../config/paths.ts"),
     import("../config/load.ts"),
-    import("../sessions/store.ts"),
-    import("../ratelimit/limiter.ts"),
-    import("../ratelimit/sqlite_state.ts"),
     import("../audit/log.ts"),
-    import("../providers/registry.ts"),
-    import("../router/dispatch.ts"),
+    import("../router/runtime.ts"),
     import("./output.ts"),
   ]);
   const paths = await ensureDataDir(ctx.dataDir);
-  const config = await applyOverride(await loadConfig(paths.config), overrideFrom(ctx));
+  const override = overrideFrom(ctx);
+  const config = await applyOverride(await loadConfig(paths.config), override);
   const agentFlag = typeof ctx.flags.agent === "string" ? ctx.flags.agent : undefined;
-  const modelOnly = overrideFrom(ctx).kind ? undefined : overrideFrom(ctx).model;
 
   // The vault is optional here: with no vault (or one that will not open), keys come from the
   // environment, so a first try needs no setup.
@@ -175,13 +167,6 @@ async function runAsk(ctx: CommandContext): Promise<number> {
     if (ctx.verbose) ctx.log.debug("vault not used", { reason: (e as Error).message });
   }
   const home = ctx.env.get("HOME") ?? "";
-  const awsCredentialsFile = await readText(
-    ctx.env.get("AWS_SHARED_CREDENTIALS_FILE") ?? `${home}/.aws/credentials`,
-  );
-  const awsConfigFile = await readText(ctx.env.get("AWS_CONFIG_FILE") ?? `${home}/.aws/config`);
-
-  const sessions = openSessionStore(paths.sessionsDb);
-  const buckets = openSqliteBucketState(paths.sessionsDb);
   const audit = openAuditLog(paths.auditDb);
   let permissions: import("../permissions/store.ts").PermissionStore | undefined;
   try {
@@ -191,52 +176,38 @@ async function runAsk(ctx: CommandContext): Promise<number> {
     if (ctx.verbose) ctx.log.debug("permission store not used", { reason: (e as Error).message });
   }
   const { confirm, stdinIsTerminal } = await import("../vault/prompt.ts");
-  const out = Deno.stdout;
+  const runtime = createAgentRuntime({
+    config,
+    sessionsDb: paths.sessionsDb,
+    workspaceRoot: paths.workspace,
+    audit,
+    permit: (req) =>
+      terminalPermit(req, {
+        interactive: stdinIsTerminal(),
+        say: printError,
+        ask: confirm,
+        store: permissions,
+      }),
+    // The tool registry is built by the tools issue; until then `ask` offers no tools.
+    tools: [],
+    credentials: vault,
+    env: ctx.env,
+    awsCredentialsFile: await readText(
+      ctx.env.get("AWS_SHARED_CREDENTIALS_FILE") ?? `${home}/.aws/credentials`,
+    ),
+    awsConfigFile: await readText(ctx.env.get("AWS_CONFIG_FILE") ?? `${home}/.aws/config`),
+  });
   const enc = new TextEncoder();
-  const providers = new Map<string, import("../providers/types.ts").Provider>();
   try {
-    const result = await dispatch(
-      {
-        config,
-        sessions,
-        limiter: new RateLimiter({
-          sender: { perMinute: config.limits.messagesPerMinute },
-          channel: { perMinute: config.limits.channelMessagesPerMinute },
-          global: { perMinute: config.limits.globalMessagesPerMinute },
-        }, buckets),
-        audit,
-        permit: (req) =>
-          terminalPermit(req, {
-            interactive: stdinIsTerminal(),
-            say: printError,
-            ask: confirm,
-            store: permissions,
-          }),
-        // The tool registry is built by the tools issue; until then `ask` offers no tools.
-        tools: [],
-        provider: (m) => {
-          const id = JSON.stringify(m);
-          let p = providers.get(id);
-          if (!p) {
-            p = createProvider(
-              resolveProviderSettings(
-                { kind: m.kind, baseUrl: m.baseUrl, credential: m.credential },
-                { credentials: vault, env: ctx.env, awsCredentialsFile, awsConfigFile },
-              ),
-            );
-            providers.set(id, p);
-          }
-          return p;
-        },
-        workspaceRoot: paths.workspace,
-      },
+    const result = await runtime.handle(
       { channel: "cli", conversation: "terminal", sender: "local", text },
       {
         agent: agentFlag,
-        model: modelOnly,
+        // A model without a provider keeps each agent's provider (see applyOverride).
+        model: override.kind ? undefined : override.model,
         onEvent: (e) => {
           if (ctx.json) return;
-          if (e.type === "text") out.writeSync(enc.encode(e.text));
+          if (e.type === "text") Deno.stdout.writeSync(enc.encode(e.text));
           else if (e.type === "tool_call") printError(`\n[tool] ${e.call.name}`);
         },
       },
@@ -252,7 +223,7 @@ async function runAsk(ctx: CommandContext): Promise<number> {
         return 1;
       case "refused":
         throw new WirkenError("This message was refused.", {
-          fix: "Report this: cli is never refused.",
+          fix: "Report this: the cli channel has no allow-list.",
         });
       case "failed":
         if (ctx.json) {
@@ -263,8 +234,7 @@ async function runAsk(ctx: CommandContext): Promise<number> {
     }
     return 1;
   } finally {
-    sessions.close();
-    buckets.close();
+    runtime.close();
     audit.close();
     permissions?.close();
     vault?.close();
