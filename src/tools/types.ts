@@ -10,9 +10,9 @@
 import { z } from "zod";
 
 /**
- * How dangerous a tool is: 1 reads only (runs without asking), 2 changes things inside the
- * workspace, 3 reaches outside it (shell, network writes). The permissions room decides what
- * each tier needs; the loop only passes it along.
+ * The permission tier a tool declares: 1 runs without asking, 2 asks on first use (remembered
+ * for 30 days), 3 asks every time. `src/permissions/policy.ts` gives tiers their meaning and may
+ * raise (never lower) a call's tier; the loop only passes the declared tier along.
  */
 export type Tier = 1 | 2 | 3;
 
