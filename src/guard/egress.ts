@@ -1,0 +1,699 @@
+/**
+ * Egress allow-lists: which hosts an agent's tools (web_fetch, sandboxed exec, MCP HTTP
+ * servers, skills) may reach, checked before any connection is made.
+ *
+ * The rules, in order:
+ * 1. Only `http:` and `https:`; never credentials inside the URL.
+ * 2. The host must be on the allow-list: an exact name, `*.example.com` (any subdomain, not
+ *    the apex), `*` (any name), an IP address or a CIDR range; each optionally `:port`.
+ * 3. The host is resolved (`Deno.resolveDns`, A and AAAA, which also reads the hosts file) and
+ *    EVERY address must be public, unless an IP/CIDR entry names it explicitly. So a name on
+ *    the list that resolves to 127.0.0.1, 10.x, 169.254.169.254 or an IPv6 unique-local
+ *    address is still refused. Cloud metadata addresses need their exact address on the list
+ *    (a range containing them is not enough).
+ * 4. The connection goes to the address that was checked, never to a second lookup (no DNS
+ *    rebinding between check and connect): plain HTTP through a `Deno.createHttpClient` whose
+ *    transport is a TCP socket to that address (the URL, and so the Host header, stay
+ *    unchanged); HTTPS through a loopback CONNECT tunnel that only this request can use
+ *    (random proxy credentials) and that connects to the checked address, so TLS is still
+ *    end-to-end with SNI and certificate verification for the real host name.
+ * 5. Redirects are followed by hand (`redirect: "manual"`), and every hop goes through 1-4.
+ *    `Authorization`, `Cookie` and `Proxy-Authorization` are dropped when a redirect leaves
+ *    the origin.
+ *
+ * Limits: the check covers the connection this module makes. Code that calls `fetch` itself,
+ * or a child process with network access, is not covered: sandboxes run without network, and
+ * {@linkcode startEgressProxy} gives one an HTTPS proxy that applies the same rules. HTTP/3
+ * is not used (Deno's fetch speaks HTTP/1.1 and HTTP/2 over TCP only).
+ *
+ * @module
+ */
+import { WirkenError } from "../errors.ts";
+import {
+  ADDRESS_CLASS_MEANING,
+  type AddressClass,
+  type CanonicalHost,
+  canonicalHost,
+  type Cidr,
+  cidrContains,
+  classifyIPv4,
+  classifyIPv6,
+  parseCidr,
+} from "../net/address.ts";
+
+/** Why a connection was refused. */
+export type EgressRefusal =
+  | "scheme"
+  | "credentials"
+  | "invalid-host"
+  | "not-allowed"
+  | "address"
+  | "unresolved"
+  | "redirects";
+
+/** A refused connection; names the host and the reason. */
+export class EgressRefusedError extends WirkenError {
+  /** The host as the request named it. */
+  readonly host: string;
+  /** Machine-readable reason. */
+  readonly reason: EgressRefusal;
+  /** The address that was refused, when the reason is `address`. */
+  readonly address: string | undefined;
+
+  /** Builds the error; `message` already names the host. */
+  constructor(
+    host: string,
+    reason: EgressRefusal,
+    message: string,
+    fix: string,
+    address?: string,
+  ) {
+    super(message, { fix });
+    this.host = host;
+    this.reason = reason;
+    this.address = address;
+  }
+}
+
+/** One parsed allow-list entry. */
+type Rule =
+  | { kind: "any"; port?: number }
+  | { kind: "name"; name: string; port?: number }
+  | { kind: "suffix"; suffix: string; port?: number }
+  | { kind: "net"; net: Cidr; exact: boolean; text: string; port?: number };
+
+/** An allow-list entry that cannot be understood. */
+export class EgressConfigError extends WirkenError {}
+
+function parsePort(text: string | undefined, entry: string): number | undefined {
+  if (text === undefined) return undefined;
+  const port = Number(text);
+  if (!/^\d{1,5}$/.test(text) || port < 1 || port > 65535) {
+    throw new EgressConfigError(`Egress entry "${entry}" has an invalid port.`, {
+      fix: "Write host, host:port, *.domain, an IP address or a CIDR range such as 10.0.0.0/8.",
+    });
+  }
+  return port;
+}
+
+/** Parses one entry; throws {@linkcode EgressConfigError} when it is not understood. */
+function parseRule(entry: string): Rule {
+  const e = entry.trim().toLowerCase();
+  const bad = () =>
+    new EgressConfigError(`Egress entry "${entry}" is not a host, pattern or address.`, {
+      fix: "Write host, host:port, *.domain, an IP address or a CIDR range such as 10.0.0.0/8.",
+    });
+  // [v6]:port, [v6], v6/bits, bare v6
+  let m = /^\[([0-9a-f:.]+)\](?::(\d+))?$/.exec(e);
+  if (m) {
+    const net = parseCidr(m[1]);
+    if (!net) throw bad();
+    return { kind: "net", net, exact: true, text: m[1], port: parsePort(m[2], entry) };
+  }
+  if (e.includes("/") || (e.split(":").length > 2)) {
+    const net = parseCidr(e);
+    if (!net) throw bad();
+    const exact = !e.includes("/") || net.bits === (net.family === 4 ? 32 : 128);
+    return { kind: "net", net, exact, text: e };
+  }
+  m = /^([^:]+)(?::(\d+))?$/.exec(e);
+  if (!m) throw bad();
+  const port = parsePort(m[2], entry);
+  const host = m[1];
+  if (host === "*") return { kind: "any", port };
+  if (host.startsWith("*.")) {
+    const rest = host.slice(2);
+    let c: CanonicalHost;
+    try {
+      c = canonicalHost(rest);
+    } catch {
+      throw bad();
+    }
+    if (c.kind !== "name" || rest.includes("*")) throw bad();
+    return { kind: "suffix", suffix: c.name, port };
+  }
+  if (host.includes("*")) throw bad();
+  let c: CanonicalHost;
+  try {
+    c = canonicalHost(host);
+  } catch {
+    throw bad();
+  }
+  if (c.kind === "name") return { kind: "name", name: c.name, port };
+  const net = parseCidr(c.address) as Cidr;
+  return { kind: "net", net, exact: true, text: c.address, port };
+}
+
+/** A compiled allow-list. Empty: nothing may be reached. */
+export class EgressPolicy {
+  readonly #rules: readonly Rule[];
+  /** The entries as given (for messages and status). */
+  readonly entries: readonly string[];
+
+  /** Compiles `entries`; throws {@linkcode EgressConfigError} on the first invalid one. */
+  constructor(entries: readonly string[]) {
+    this.entries = [...entries];
+    this.#rules = entries.map(parseRule);
+  }
+
+  /** Is the host name (not an address) on the list for `port`? */
+  allowsName(name: string, port: number): boolean {
+    const n = name.toLowerCase().replace(/\.$/, "");
+    return this.#rules.some((r) => {
+      if (r.port !== undefined && r.port !== port) return false;
+      if (r.kind === "any") return true;
+      if (r.kind === "name") return r.name === n;
+      if (r.kind === "suffix") return n.endsWith(`.${r.suffix}`);
+      return false;
+    });
+  }
+
+  /**
+   * Is `address` explicitly allowed by an IP/CIDR entry for `port`? Metadata addresses need
+   * an exact entry; a range that happens to contain them does not count.
+   */
+  allowsAddressExplicitly(address: CanonicalHost, port: number, cls: AddressClass): boolean {
+    return this.#rules.some((r) =>
+      r.kind === "net" && (r.port === undefined || r.port === port) &&
+      cidrContains(r.net, address) && (cls !== "metadata" || r.exact)
+    );
+  }
+
+  /** Does a `*` entry (any public host) apply to `port`? */
+  allowsAnyPublic(port: number): boolean {
+    return this.#rules.some((r) => r.kind === "any" && (r.port === undefined || r.port === port));
+  }
+}
+
+/** Resolves a host name to addresses (tests inject a fixed table). */
+export type Resolver = (name: string) => Promise<string[]>;
+
+/** The default resolver: A and AAAA through `Deno.resolveDns` (which reads the hosts file). */
+export const resolveWithDeno: Resolver = async (name: string): Promise<string[]> => {
+  const [a, aaaa] = await Promise.allSettled([
+    Deno.resolveDns(name, "A"),
+    Deno.resolveDns(name, "AAAA"),
+  ]);
+  const out: string[] = [];
+  if (a.status === "fulfilled") out.push(...a.value);
+  if (aaaa.status === "fulfilled") out.push(...aaaa.value);
+  return out;
+};
+
+/** The outcome of a successful check: where to connect. */
+export interface EgressTarget {
+  /** The host as the URL names it (canonical form). */
+  host: string;
+  port: number;
+  /** The checked address the connection must go to. */
+  address: string;
+  family: 4 | 6;
+}
+
+/** Options of the checks. */
+export interface EgressCheckOptions {
+  policy: EgressPolicy;
+  /** DNS resolution (default {@linkcode resolveWithDeno}). */
+  resolve?: Resolver;
+  /** Named in the fix of a refusal, e.g. the agent id. */
+  who?: string;
+}
+
+function fixFor(who: string | undefined, entry: string): string {
+  const where = who ? `the egress allow-list of agent "${who}"` : "the egress allow-list";
+  return `If this destination is intended, add "${entry}" to ${where} in config.json.`;
+}
+
+function refuseAddress(
+  host: string,
+  c: CanonicalHost & { kind: "ipv4" | "ipv6" },
+  cls: AddressClass,
+  viaName: boolean,
+  who: string | undefined,
+): EgressRefusedError {
+  const how = viaName ? `resolves to ${c.address}, which is` : "is";
+  return new EgressRefusedError(
+    host,
+    "address",
+    `Refused to connect to ${host}: it ${how} ${ADDRESS_CLASS_MEANING[cls]}.`,
+    cls === "metadata"
+      ? "Cloud metadata services hand out machine credentials; they are only reachable when their exact address is on the egress allow-list."
+      : fixFor(who, c.address),
+    c.address,
+  );
+}
+
+/**
+ * Checks that `host:port` may be reached and returns the address to connect to. Throws
+ * {@linkcode EgressRefusedError} naming the host and the reason. For sandboxes, MCP HTTP
+ * transports and proxies; {@linkcode guardedFetch} calls it for every hop.
+ */
+export async function checkEgressHost(
+  host: string,
+  port: number,
+  options: EgressCheckOptions,
+): Promise<EgressTarget> {
+  const { policy, who } = options;
+  let c: CanonicalHost;
+  try {
+    c = canonicalHost(host);
+  } catch {
+    throw new EgressRefusedError(
+      host,
+      "invalid-host",
+      `Refused to connect to "${host}": it is not a valid host name or address.`,
+      "Use a plain host name or IP address.",
+    );
+  }
+  if (c.kind !== "name") {
+    const cls = c.kind === "ipv4" ? classifyIPv4(c.value) : classifyIPv6(c.words);
+    if (policy.allowsAddressExplicitly(c, port, cls)) {
+      return { host: c.address, port, address: c.address, family: c.kind === "ipv4" ? 4 : 6 };
+    }
+    if (cls !== "public") throw refuseAddress(host, c, cls, false, who);
+    if (!policy.allowsAnyPublic(port)) {
+      throw new EgressRefusedError(
+        host,
+        "not-allowed",
+        `Refused to connect to ${host}:${port}: it is not on the egress allow-list.`,
+        fixFor(who, c.address),
+      );
+    }
+    return { host: c.address, port, address: c.address, family: c.kind === "ipv4" ? 4 : 6 };
+  }
+  const name = c.name;
+  if (!policy.allowsName(name, port)) {
+    throw new EgressRefusedError(
+      name,
+      "not-allowed",
+      `Refused to connect to ${name}:${port}: it is not on the egress allow-list.`,
+      fixFor(who, name),
+    );
+  }
+  const resolved = await (options.resolve ?? resolveWithDeno)(name);
+  if (resolved.length === 0) {
+    throw new EgressRefusedError(
+      name,
+      "unresolved",
+      `Refused to connect to ${name}: the name does not resolve to any address.`,
+      "Check the spelling and this machine's DNS.",
+    );
+  }
+  let chosen: EgressTarget | undefined;
+  // Every address must pass: a resolver answering one public and one private address would
+  // otherwise let the connection pick the private one.
+  for (const a of resolved) {
+    let ac: CanonicalHost;
+    try {
+      ac = canonicalHost(a);
+    } catch {
+      continue;
+    }
+    if (ac.kind === "name") continue;
+    const cls = ac.kind === "ipv4" ? classifyIPv4(ac.value) : classifyIPv6(ac.words);
+    if (cls !== "public" && !policy.allowsAddressExplicitly(ac, port, cls)) {
+      throw refuseAddress(name, ac, cls, true, who);
+    }
+    chosen ??= { host: name, port, address: ac.address, family: ac.kind === "ipv4" ? 4 : 6 };
+  }
+  if (!chosen) {
+    throw new EgressRefusedError(
+      name,
+      "unresolved",
+      `Refused to connect to ${name}: the resolver returned no usable address.`,
+      "Check this machine's DNS.",
+    );
+  }
+  return chosen;
+}
+
+/** Checks a URL (scheme, credentials, host) and returns the parsed URL and its target. */
+export async function checkEgressUrl(
+  url: string | URL,
+  options: EgressCheckOptions,
+): Promise<{ url: URL; target: EgressTarget }> {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    throw new EgressRefusedError(
+      String(url),
+      "invalid-host",
+      "Refused: the URL is not valid.",
+      "Give a full URL such as https://example.com/path.",
+    );
+  }
+  if (u.protocol !== "http:" && u.protocol !== "https:") {
+    throw new EgressRefusedError(
+      u.host || u.protocol,
+      "scheme",
+      `Refused to fetch ${u.protocol} URLs: only http: and https: may leave the gateway.`,
+      "Use an http:// or https:// URL.",
+    );
+  }
+  if (u.username || u.password) {
+    throw new EgressRefusedError(
+      u.hostname,
+      "credentials",
+      `Refused to connect to ${u.hostname}: the URL carries credentials.`,
+      "Remove user:password@ from the URL; keys belong in the vault.",
+    );
+  }
+  const port = u.port ? Number(u.port) : u.protocol === "https:" ? 443 : 80;
+  const target = await checkEgressHost(u.hostname, port, options);
+  return { url: u, target };
+}
+
+// ---- pinned connections --------------------------------------------------------------------
+
+const MAX_HEAD = 8192;
+
+/** Reads an HTTP request head (up to the blank line) from `conn`; null when too long/closed. */
+async function readHead(conn: Deno.Conn): Promise<string | null> {
+  const buf = new Uint8Array(MAX_HEAD);
+  let n = 0;
+  const dec = new TextDecoder();
+  while (n < MAX_HEAD) {
+    const r = await conn.read(buf.subarray(n));
+    if (r === null) return null;
+    n += r;
+    const text = dec.decode(buf.subarray(0, n));
+    const end = text.indexOf("\r\n\r\n");
+    // A CONNECT client sends nothing after the head until it is answered.
+    if (end >= 0) return text.slice(0, end);
+  }
+  return null;
+}
+
+/** A loopback CONNECT proxy; `decide` maps `host:port` to an address or throws. */
+interface Tunnel {
+  port: number;
+  token: string;
+  close(): Promise<void>;
+}
+
+function startTunnel(
+  decide: (host: string, port: number) => Promise<EgressTarget>,
+  onRefused?: (e: EgressRefusedError) => void,
+): Tunnel {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const token = [...crypto.getRandomValues(new Uint8Array(18))].map((b) =>
+    b.toString(16).padStart(2, "0")
+  ).join("");
+  const expected = `Basic ${btoa(`wirken:${token}`)}`;
+  const conns = new Set<Deno.Conn>();
+  const tasks = new Set<Promise<void>>();
+  const enc = new TextEncoder();
+  const answer = async (conn: Deno.Conn, status: string, reason = "") => {
+    const body = reason ? `${reason}\n` : "";
+    await conn.write(
+      enc.encode(
+        `HTTP/1.1 ${status}\r\nContent-Type: text/plain\r\nContent-Length: ${
+          enc.encode(body).length
+        }\r\nConnection: close\r\n\r\n${body}`,
+      ),
+    ).catch(() => {});
+  };
+  const handle = async (conn: Deno.Conn) => {
+    let upstream: Deno.Conn | undefined;
+    try {
+      const head = await readHead(conn);
+      if (!head) return;
+      const lines = head.split("\r\n");
+      const m = /^CONNECT (\S+) HTTP\/1\.[01]$/.exec(lines[0]);
+      const auth = lines.find((l) => /^proxy-authorization:/i.test(l))?.replace(/^[^:]*:\s*/, "");
+      if (auth !== expected) return await answer(conn, "407 Proxy Authentication Required");
+      if (!m) {
+        return await answer(conn, "405 Method Not Allowed", "Only CONNECT (https) is proxied.");
+      }
+      const hp = /^(\[[^\]]+\]|[^:]+):(\d{1,5})$/.exec(m[1]);
+      if (!hp) return await answer(conn, "400 Bad Request");
+      let target: EgressTarget;
+      try {
+        target = await decide(hp[1].replace(/^\[|\]$/g, ""), Number(hp[2]));
+      } catch (e) {
+        if (e instanceof EgressRefusedError) {
+          onRefused?.(e);
+          return await answer(conn, "403 Forbidden", e.message);
+        }
+        throw e;
+      }
+      try {
+        upstream = await Deno.connect({ hostname: target.address, port: target.port });
+      } catch {
+        return await answer(conn, "502 Bad Gateway");
+      }
+      conns.add(upstream);
+      await conn.write(enc.encode("HTTP/1.1 200 Connection Established\r\n\r\n"));
+      const up = upstream;
+      await Promise.allSettled([
+        conn.readable.pipeTo(up.writable),
+        up.readable.pipeTo(conn.writable),
+      ]);
+    } catch {
+      // A broken tunnel ends the request; fetch reports it to the caller.
+    } finally {
+      for (const c of [conn, upstream]) {
+        if (!c) continue;
+        conns.delete(c);
+        try {
+          c.close();
+        } catch { /* already closed by the pipe */ }
+      }
+    }
+  };
+  const acceptLoop = (async () => {
+    try {
+      for await (const conn of listener) {
+        conns.add(conn);
+        const t = handle(conn);
+        tasks.add(t);
+        t.finally(() => tasks.delete(t));
+      }
+    } catch {
+      // Listener closed.
+    }
+  })();
+  let closed = false;
+  return {
+    port: (listener.addr as Deno.NetAddr).port,
+    token,
+    async close() {
+      if (closed) return;
+      closed = true;
+      try {
+        listener.close();
+      } catch { /* closed */ }
+      for (const c of conns) {
+        try {
+          c.close();
+        } catch { /* closed */ }
+      }
+      await acceptLoop;
+      await Promise.allSettled([...tasks]);
+    },
+  };
+}
+
+/** An HTTP client whose connections can only reach `target`. */
+interface PinnedClient {
+  client: Deno.HttpClient;
+  close(): Promise<void>;
+}
+
+function pinnedClient(url: URL, target: EgressTarget, caCerts?: string[]): PinnedClient {
+  if (url.protocol === "http:") {
+    const client = Deno.createHttpClient({
+      proxy: { transport: "tcp", hostname: target.address, port: target.port },
+      poolMaxIdlePerHost: 0,
+      caCerts,
+    });
+    return {
+      client,
+      close: () => {
+        client.close();
+        return Promise.resolve();
+      },
+    };
+  }
+  const tunnel = startTunnel((host, port) => {
+    const h = host.toLowerCase();
+    if (h === target.host.toLowerCase() && port === target.port) return Promise.resolve(target);
+    return Promise.reject(
+      new EgressRefusedError(host, "not-allowed", `Tunnel is pinned to ${target.host}.`, ""),
+    );
+  });
+  const client = Deno.createHttpClient({
+    proxy: {
+      url: `http://127.0.0.1:${tunnel.port}`,
+      basicAuth: { username: "wirken", password: tunnel.token },
+    },
+    poolMaxIdlePerHost: 0,
+    caCerts,
+  });
+  return {
+    client,
+    async close() {
+      client.close();
+      await tunnel.close();
+    },
+  };
+}
+
+/** Options of {@linkcode guardedFetch}. */
+export interface GuardedFetchOptions extends EgressCheckOptions {
+  /** Redirect hops followed at most (default 5); each is checked like the first request. */
+  maxRedirects?: number;
+  /** Extra CA certificates (PEM), e.g. a corporate root or a test CA. */
+  caCerts?: string[];
+  /** Called with every refusal before it is thrown (audit hook). */
+  onRefused?: (error: EgressRefusedError) => void;
+}
+
+const REDIRECTS = new Set([301, 302, 303, 307, 308]);
+const CREDENTIAL_HEADERS = ["authorization", "cookie", "proxy-authorization"];
+
+/**
+ * `fetch` restricted by an egress policy: every hop is checked after DNS resolution and the
+ * connection is pinned to the checked address (see the module comment). Redirects are
+ * followed up to `maxRedirects`. Throws {@linkcode EgressRefusedError} when refused.
+ *
+ * The returned body must be read to the end or cancelled: that releases the pinned client.
+ * Only replayable bodies (string, bytes, `URLSearchParams`, `FormData`, `Blob`) survive a
+ * 307/308 redirect; a stream body makes such a redirect fail.
+ */
+export async function guardedFetch(
+  input: string | URL,
+  init: RequestInit = {},
+  options: GuardedFetchOptions,
+): Promise<Response> {
+  const max = options.maxRedirects ?? 5;
+  let url: URL | string = input;
+  let method = (init.method ?? "GET").toUpperCase();
+  let body = init.body ?? null;
+  const headers = new Headers(init.headers);
+  let origin: string | undefined;
+  for (let hop = 0;; hop++) {
+    let checked: { url: URL; target: EgressTarget };
+    try {
+      checked = await checkEgressUrl(url, options);
+    } catch (e) {
+      if (e instanceof EgressRefusedError) options.onRefused?.(e);
+      throw e;
+    }
+    if (origin !== undefined && checked.url.origin !== origin) {
+      for (const h of CREDENTIAL_HEADERS) headers.delete(h);
+    }
+    origin ??= checked.url.origin;
+    const pinned = pinnedClient(checked.url, checked.target, options.caCerts);
+    let res: Response;
+    try {
+      res = await fetch(checked.url, {
+        ...init,
+        method,
+        headers,
+        body,
+        redirect: "manual",
+        client: pinned.client,
+      });
+    } catch (e) {
+      await pinned.close();
+      throw e;
+    }
+    const location = res.headers.get("location");
+    if (REDIRECTS.has(res.status) && location !== null) {
+      await res.body?.cancel().catch(() => {});
+      await pinned.close();
+      if (hop >= max) {
+        const e = new EgressRefusedError(
+          checked.url.hostname,
+          "redirects",
+          `Refused to follow more than ${max} redirects (last from ${checked.url.hostname}).`,
+          "Fetch the final URL directly.",
+        );
+        options.onRefused?.(e);
+        throw e;
+      }
+      const next = new URL(location, checked.url);
+      if (res.status === 303 || ((res.status === 301 || res.status === 302) && method === "POST")) {
+        if (method !== "HEAD") method = "GET";
+        body = null;
+        headers.delete("content-type");
+        headers.delete("content-length");
+      } else if (body instanceof ReadableStream) {
+        throw new EgressRefusedError(
+          next.hostname,
+          "redirects",
+          `Cannot follow the ${res.status} redirect to ${next.hostname}: the body was a stream.`,
+          "Send the body as a string or bytes.",
+        );
+      }
+      origin = checked.url.origin;
+      url = next;
+      continue;
+    }
+    return releasing(res, pinned, checked.url);
+  }
+}
+
+/** Wraps `res` so the pinned client is released when its body ends or is cancelled. */
+function releasing(res: Response, pinned: PinnedClient, url: URL): Response {
+  if (res.body === null) {
+    void pinned.close();
+    return res;
+  }
+  const reader = res.body.getReader();
+  const stream = new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      try {
+        const { done, value } = await reader.read();
+        if (done) {
+          await pinned.close();
+          controller.close();
+        } else controller.enqueue(value);
+      } catch (e) {
+        await pinned.close();
+        controller.error(e);
+      }
+    },
+    async cancel(reason) {
+      await reader.cancel(reason).catch(() => {});
+      await pinned.close();
+    },
+  });
+  const out = new Response(stream, {
+    status: res.status,
+    statusText: res.statusText,
+    headers: res.headers,
+  });
+  Object.defineProperty(out, "url", { value: url.href });
+  return out;
+}
+
+/** A running loopback HTTPS egress proxy. */
+export interface EgressProxy {
+  /** `http://wirken:<token>@127.0.0.1:<port>`, for `HTTPS_PROXY` of a child. */
+  url: string;
+  port: number;
+  close(): Promise<void>;
+}
+
+/**
+ * Starts a loopback CONNECT proxy applying `options` to every tunnel (for a sandbox, a skill
+ * or an MCP server that needs network: give it this as `HTTPS_PROXY` and no other route out).
+ * Only CONNECT is served, so plain `http://` is refused; the credentials in `url` are random
+ * per proxy, so other local processes cannot use it.
+ */
+export function startEgressProxy(
+  options: EgressCheckOptions & { onRefused?: (e: EgressRefusedError) => void },
+): EgressProxy {
+  const tunnel = startTunnel(
+    (host, port) => checkEgressHost(host, port, options),
+    options.onRefused,
+  );
+  return {
+    url: `http://wirken:${tunnel.token}@127.0.0.1:${tunnel.port}`,
+    port: tunnel.port,
+    close: () => tunnel.close(),
+  };
+}
