@@ -15,7 +15,12 @@ export const SERVER_PACKAGES = [
   "@modelcontextprotocol/server-filesystem@2026.8.31",
 ];
 
-const CACHE = join(tmpdir(), "wirken-test-mcp-servers-2026.8.31");
+// Outside /tmp: the bubblewrap test binds this folder read-only, and the sandbox's fresh /tmp
+// would hide anything under /tmp.
+const CACHE = join(
+  Deno.env.get("XDG_CACHE_HOME") ?? join(Deno.env.get("HOME") ?? tmpdir(), ".cache"),
+  "wirken-test-mcp-servers-2026.8.31",
+);
 
 let installing: Promise<string | null> | undefined;
 
@@ -40,7 +45,7 @@ async function install(): Promise<string | null> {
   if (!(await commandAvailable("npm", "install npm"))) return null;
   // Install beside the final folder and rename, so parallel test files never see half a tree.
   const tmp = `${CACHE}.${crypto.randomUUID()}`;
-  await Deno.mkdir(tmp, { recursive: true });
+  await Deno.mkdir(tmp, { recursive: true, mode: 0o700 });
   const out = await new Deno.Command("npm", {
     args: ["install", "--silent", "--no-audit", "--no-fund", "--prefix", tmp, ...SERVER_PACKAGES],
     stdout: "null",

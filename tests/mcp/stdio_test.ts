@@ -8,6 +8,8 @@ import { McpError } from "../../src/mcp/errors.ts";
 import { McpManager, type McpServerConfig } from "../../src/mcp/manager.ts";
 import { McpServerSchema } from "../../src/config/schema.ts";
 import { mcpServersDir, serverCommand } from "./servers.ts";
+import { commandAvailable } from "../skip.ts";
+import { bwrapWrapper } from "../../src/sandbox/bwrap.ts";
 
 const dir = await mcpServersDir();
 Deno.env.set("WIRKEN_TEST_GATEWAY_SECRET", "sk-should-not-leak");
@@ -135,6 +137,52 @@ Deno.test({
     } finally {
       await m.close();
       await Deno.remove(root, { recursive: true });
+    }
+  },
+});
+
+const bwrap = await commandAvailable("bwrap", "apt-get install bubblewrap", [
+  "--ro-bind",
+  "/",
+  "/",
+  "true",
+]);
+
+Deno.test({
+  name: "mcp stdio: a server with sandbox: true runs under bubblewrap and works",
+  ignore: dir === null || !bwrap,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: async () => {
+    const work = await Deno.realPath(await Deno.makeTempDir());
+    await Deno.writeTextFile(`${work}/inside.txt`, "inside the sandbox\n");
+    const bwrapPath = (await new Deno.Command("sh", { args: ["-c", "command -v bwrap"] }).output())
+      .stdout;
+    const m = new McpManager([
+      server("boxed", {
+        command: serverCommand(dir!, "mcp-server-filesystem", work),
+        sandbox: true,
+      }),
+    ], {
+      sandboxWrap: bwrapWrapper({
+        workspace: work,
+        bwrapPath: new TextDecoder().decode(bwrapPath).trim(),
+        readOnlyPaths: [await Deno.realPath(dir!)],
+      }),
+    });
+    try {
+      await m.start();
+      assertEquals(m.status()[0].state, "ready", m.status()[0].error);
+      const read = m.listTools().find((t) => t.tool === "read_text_file")!;
+      assertStringIncludes(
+        (await m.callTool(read.name, { path: `${work}/inside.txt` })).text,
+        "inside",
+      );
+      const list = m.listTools().find((t) => t.tool === "list_allowed_directories")!;
+      assertStringIncludes((await m.callTool(list.name, {})).text, work);
+    } finally {
+      await m.close();
+      await Deno.remove(work, { recursive: true });
     }
   },
 });

@@ -91,3 +91,23 @@ Deno.test("skill tools: skill_read gives instructions; a skill edited after load
     await Deno.remove(copy, { recursive: true });
   }
 });
+
+Deno.test("openSkills: bundled + installed, prompt section and tools for the gateway", async () => {
+  const { openSkills } = await import("../../src/skills/service.ts");
+  const { SkillsConfigSchema } = await import("../../src/config/schema.ts");
+  const installed = await Deno.makeTempDir();
+  try {
+    const s = await openSkills({
+      settings: SkillsConfigSchema.parse({}),
+      installedDir: installed,
+      env: { get: (n) => (n === "PATH" ? Deno.env.get("PATH") : undefined) },
+      wasm: new WasmSandbox({ fuel: 50_000_000n }),
+    });
+    assertEquals(s.catalog.entries.length, 15);
+    assertStringIncludes(s.promptSection, "- calculator: ");
+    assertStringIncludes(s.promptSection, "skill_read");
+    assertEquals(s.tools.map((t) => t.name), ["skill_read", "skill_run"]);
+  } finally {
+    await Deno.remove(installed, { recursive: true });
+  }
+});
