@@ -69,3 +69,22 @@ export async function createSandbox(
       "Install bubblewrap (Linux) or start Docker/Podman; or, knowingly, set tools.sandbox to host.",
   });
 }
+
+/**
+ * One sandbox per workspace, created on first use and reused (the availability probes run
+ * once). A failed creation is not cached, so installing bwrap later works without a restart.
+ */
+export function sandboxProvider(
+  settings: SandboxSettings,
+): (workspace: string) => Promise<Sandbox> {
+  const cache = new Map<string, Promise<Sandbox>>();
+  return (workspace) => {
+    let sandbox = cache.get(workspace);
+    if (!sandbox) {
+      sandbox = createSandbox(settings, workspace);
+      cache.set(workspace, sandbox);
+      sandbox.catch(() => cache.delete(workspace));
+    }
+    return sandbox;
+  };
+}
