@@ -15,6 +15,7 @@ import { providerLabel } from "./banner.ts";
 import type { RefreshResult } from "../policy/refresh.ts";
 import type { AuditServices } from "../audit/mod.ts";
 import type { Vault } from "../vault/mod.ts";
+import type { AdapterHost } from "./adapters.ts";
 import { unlockVault } from "./unlock.ts";
 
 /**
@@ -100,6 +101,33 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     log.close();
     throw e;
   }
+  // Channel adapters: the IPC socket and one supervised, confined process per configured
+  // channel. Only with an open vault (adapter keys live there) and audit log.
+  let adapters: AdapterHost | null = null;
+  if (vault && audit) {
+    try {
+      const { startAdapterHost } = await import("./adapters.ts");
+      adapters = await startAdapterHost({
+        config,
+        paths,
+        credentials: vault,
+        audit: audit.log,
+        log,
+        verbose: options.verbose,
+        // No agent runtime is wired to the router yet: adapters get a clear answer, like WebChat.
+        dispatch: () =>
+          Promise.resolve({
+            status: "failed",
+            message: "wirken is running, but no agent is connected to chat channels yet.",
+          }),
+      });
+    } catch (e) {
+      await audit.stop();
+      vault.close();
+      log.close();
+      throw e;
+    }
+  }
   const port = options.port ?? config.webchat.port;
   const webchatAuth = createWebChatAuth();
   // No agent runtime is wired to WebChat yet: the service says so on every action.
@@ -120,6 +148,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       app.fetch,
     );
   } catch (e) {
+    await adapters?.close();
     await audit?.stop();
     vault?.close();
     log.close();
@@ -149,11 +178,13 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     vault,
     locked,
     audit,
-    socketPath: null,
+    socketPath: adapters?.socketPath ?? null,
     log,
     close() {
       closed ??= (async () => {
         await server.shutdown();
+        // Adapters first (no orphans), while the audit log can still take their events.
+        await adapters?.close();
         await audit?.stop();
         vault?.close();
         log.info("gateway stopped");
