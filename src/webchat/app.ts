@@ -112,6 +112,9 @@ export function createWebChatApp(
   app.get("/static/markdown.js", asset(MARKDOWN_JS, "text/javascript; charset=utf-8"));
   app.get("/static/app.css", asset(APP_CSS, "text/css; charset=utf-8"));
 
+  // Browsers ask for it on every page; an empty answer keeps their consoles (and tests) quiet.
+  app.get("/favicon.ico", (c) => c.body(null, 204));
+
   app.get("/login", (c) => {
     const session = auth.login(c.req.query("token") ?? "");
     if (!session) return c.html(loginPage(info, "That login link is not valid."), 401);
