@@ -62,6 +62,13 @@ export function isNonPublicAddress(address: string): boolean {
   if (!ip.includes(":")) return false;
   const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(ip);
   if (mapped) return isNonPublicAddress(mapped[1]);
+  // The URL parser rewrites ::ffff:127.0.0.1 as ::ffff:7f00:1.
+  const hexMapped = /^::ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})$/.exec(ip);
+  if (hexMapped) {
+    const hi = parseInt(hexMapped[1], 16);
+    const lo = parseInt(hexMapped[2], 16);
+    return isNonPublicAddress(`${hi >> 8}.${hi & 255}.${lo >> 8}.${lo & 255}`);
+  }
   if (ip === "::" || ip === "::1") return true;
   const first = parseInt(ip.split(":")[0] || "0", 16);
   return (first & 0xfe00) === 0xfc00 || (first & 0xffc0) === 0xfe80 || (first & 0xff00) === 0xff00;
