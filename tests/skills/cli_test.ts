@@ -30,7 +30,7 @@ Deno.test("cli: skills inspect prints JSON, or the precise error with exit 1", a
   assertEquals(bad.stdout, "");
 });
 
-Deno.test("cli: skills list shows the bundled skills; sign, install, verify, tamper, remove", async () => {
+Deno.test("cli: skills list shows the bundled skills; sign, install, verify, tamper", async () => {
   const dataDir = await tempDataDir();
   const env = VAULT_ENV;
   const list = await wirken(["skills", "list", "--json"], { dataDir, env });
@@ -69,7 +69,11 @@ Deno.test("cli: skills list shows the bundled skills; sign, install, verify, tam
   const list2 = JSON.parse((await wirken(["skills", "list", "--json"], { dataDir, env })).stdout);
   const mine = list2.find((e: { name: string }) => e.name === "mine");
   assertEquals(mine.available, false);
+});
 
+Deno.test("cli: unsigned skills need --allow-unsigned and approval; recorded in config", async () => {
+  const dataDir = await tempDataDir();
+  const env = VAULT_ENV;
   // Without a terminal and without --yes, install refuses to proceed.
   const unsigned = join(await Deno.makeTempDir(), "loose");
   await Deno.mkdir(unsigned);
