@@ -255,3 +255,26 @@ Deno.test("webchat: credentials API sends metadata only, whatever the service re
     await s.close();
   }
 });
+
+Deno.test("webchat: logout ends the session (with CSRF, like every POST)", async () => {
+  const s = startTestServer();
+  try {
+    const { cookie, csrf } = await login(s);
+    const origin = `http://127.0.0.1:${s.port}`;
+    const forged = await fetch(s.url + "/api/logout", { method: "POST", headers: { cookie } });
+    assertEquals(forged.status, 403);
+    await forged.body?.cancel();
+    const out = await fetch(s.url + "/api/logout", {
+      method: "POST",
+      headers: { cookie, origin, "x-wirken-csrf": csrf },
+    });
+    assertEquals(out.status, 200);
+    assertStringIncludes(out.headers.get("set-cookie") ?? "", "Max-Age=0");
+    await out.body?.cancel();
+    const after = await fetch(s.url + "/api/agents", { headers: { cookie } });
+    assertEquals(after.status, 401);
+    await after.body?.cancel();
+  } finally {
+    await s.close();
+  }
+});
