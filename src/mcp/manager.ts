@@ -247,6 +247,16 @@ export class McpManager {
           },
         );
       }
+      // An HTTP server that went away (no answer, or a 404 for a session it no longer knows
+      // after its own restart) gets the same treatment as a stdio server that exited.
+      const code = (e as { code?: unknown }).code;
+      if (state.status.transport === "http" && (code === undefined || code === 404)) {
+        this.#onClose(state, state.client);
+        throw new McpError(`The MCP server ${state.config.name} did not answer: ${msg}`, {
+          fix: "It is reconnected automatically; the call was not retried.",
+          cause: e,
+        });
+      }
       throw new McpError(`The MCP tool ${name} failed: ${msg}`, {
         fix: "See the server's own logs; the call was not retried.",
         cause: e,

@@ -2,7 +2,8 @@
  * The MCP manager against server-everything over streamable HTTP, with a header taken from
  * the vault by name.
  */
-import { assertEquals, assertStringIncludes } from "../assert.ts";
+import { assert, assertEquals, assertStringIncludes } from "../assert.ts";
+import { McpError } from "../../src/mcp/errors.ts";
 import { McpManager, type McpServerConfig } from "../../src/mcp/manager.ts";
 import { McpServerSchema } from "../../src/config/schema.ts";
 import { Secret } from "../../src/secret.ts";
@@ -69,6 +70,40 @@ Deno.test({
       assertStringIncludes(s.nokey.error!, "not in the vault");
       const r = await m.callTool("mcp_web_echo", { message: "over http" });
       assertStringIncludes(r.text, "over http");
+    } finally {
+      await m.close();
+      child.kill("SIGTERM");
+      await child.status;
+    }
+  },
+});
+
+Deno.test({
+  name: "mcp http: a server that went away is reconnected when it is back",
+  ignore: dir === null,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: async () => {
+    const port = freePort();
+    let child = await startHttpServer(port);
+    const m = new McpManager(
+      [{ name: "web", ...McpServerSchema.parse({ url: `http://127.0.0.1:${port}/mcp` }) }],
+      { restart: { initialMs: 100, maxMs: 500, maxAttempts: 20 } },
+    );
+    try {
+      await m.start();
+      assertStringIncludes((await m.callTool("mcp_web_echo", { message: "one" })).text, "one");
+      child.kill("SIGKILL");
+      await child.status;
+      const down = await m.callTool("mcp_web_echo", { message: "two" }).then(() => null, (e) => e);
+      assert(down instanceof McpError, "a call to a dead server fails");
+      child = await startHttpServer(port);
+      // The manager reconnects on its own; the next call waits for it.
+      for (let i = 0; i < 100 && m.status()[0].state !== "ready"; i++) {
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      assertStringIncludes((await m.callTool("mcp_web_echo", { message: "three" })).text, "three");
+      assert(m.status()[0].restarts >= 1);
     } finally {
       await m.close();
       child.kill("SIGTERM");
