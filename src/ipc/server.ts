@@ -84,6 +84,12 @@ export interface IpcServerOptions {
   outboundTimeoutMs?: number;
   /** Concurrent connections still handshaking; more are closed at once (default 64). */
   maxPendingHandshakes?: number;
+  /**
+   * Inbound messages of one adapter being handled at once (default 64). Past it the gateway
+   * stops reading that socket until one finishes, so a flooding adapter is slowed by
+   * backpressure instead of piling up work in the gateway.
+   */
+  maxInflightInbound?: number;
   /** Handshake failure limiter (default 10 per minute per claimed adapter id). */
   limiter?: FailureLimiter;
 }
@@ -128,6 +134,24 @@ class AdapterConnection {
   lastSeen = Date.now();
   readonly outbound = new Map<string, Pending<OutboundResult>>();
   readonly approvals = new Map<string, Pending<ApprovalAnswer>>();
+  /** Inbound handlers still running, and who waits for one to finish. */
+  inflight = 0;
+  #waiter: (() => void) | null = null;
+
+  /** Resolves once fewer than `max` handlers run. */
+  async room(max: number): Promise<void> {
+    while (this.inflight >= max && !this.closed) {
+      await new Promise<void>((r) => (this.#waiter = r));
+    }
+  }
+
+  /** One handler finished. */
+  done(): void {
+    this.inflight--;
+    const w = this.#waiter;
+    this.#waiter = null;
+    w?.();
+  }
   closed = false;
 
   constructor(
@@ -139,6 +163,7 @@ class AdapterConnection {
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    this.done();
     try {
       this.conn.close();
     } catch {
@@ -163,6 +188,7 @@ export async function startIpcServer(options: IpcServerOptions): Promise<IpcServ
   const deadMs = options.deadAfterMs ?? 30_000;
   const outboundMs = options.outboundTimeoutMs ?? 30_000;
   const maxPending = options.maxPendingHandshakes ?? 64;
+  const maxInflight = options.maxInflightInbound ?? 64;
   const limiter = options.limiter ?? new FailureLimiter();
   const nonces = new NonceRegistry(handshakeMs);
   const conns = new Map<Channel, AdapterConnection>();
@@ -268,7 +294,7 @@ export async function startIpcServer(options: IpcServerOptions): Promise<IpcServ
       case "inbound": {
         if (frame.conversationId === "") throw new FrameError("inbound without conversationId");
         const { type: _t, channel: _claimed, ...rest } = frame;
-        deliver(ac.channel, rest);
+        deliver(ac, ac.channel, rest);
         return;
       }
       case "outboundResult": {
@@ -293,6 +319,7 @@ export async function startIpcServer(options: IpcServerOptions): Promise<IpcServ
   }
 
   function deliver<C extends Channel>(
+    ac: AdapterConnection,
     channel: C,
     rest: Omit<InboundMessage<C>, "channel">,
   ): void {
@@ -306,9 +333,11 @@ export async function startIpcServer(options: IpcServerOptions): Promise<IpcServ
       link: channelLink,
       reply: (m: OutboundMessage) => channelLink.send(handle, m),
     } as InboundEvent;
+    ac.inflight++;
     Promise.resolve()
       .then(() => options.onInbound(event))
-      .catch((e) => log.error("inbound handler failed", { channel, error: String(e) }));
+      .catch((e) => log.error("inbound handler failed", { channel, error: String(e) }))
+      .finally(() => ac.done());
   }
 
   async function serve(conn: Deno.Conn): Promise<void> {
@@ -348,6 +377,7 @@ export async function startIpcServer(options: IpcServerOptions): Promise<IpcServ
         stats.framesIn++;
         ac.lastSeen = Date.now();
         dispatch(ac, frame);
+        await ac.room(maxInflight);
       }
     } catch (e) {
       reason = ac.closed
@@ -379,6 +409,8 @@ export async function startIpcServer(options: IpcServerOptions): Promise<IpcServ
   const beat = setInterval(() => {
     const now = Date.now();
     for (const ac of conns.values()) {
+      // While we are the ones not reading (backpressure), silence is ours, not the adapter's.
+      if (ac.inflight >= maxInflight) ac.lastSeen = now;
       if (now - ac.lastSeen > deadMs) {
         log.warn("adapter silent too long; closing", {
           channel: ac.channel,
@@ -510,6 +542,12 @@ export async function startIpcServer(options: IpcServerOptions): Promise<IpcServ
  * gateway is replaced; a live one (another gateway answering) is an error.
  */
 async function listenPrivate(path: string): Promise<Deno.Listener<Deno.Conn, Deno.UnixAddr>> {
+  // sockaddr_un holds 108 bytes on Linux (104 on macOS), NUL included.
+  if (new TextEncoder().encode(path).length > 103) {
+    throw new IpcError(`the socket path ${path} is too long for a Unix socket`, {
+      fix: "Use a shorter data directory (WIRKEN_DATA_DIR), e.g. ~/.wirken.",
+    });
+  }
   const dir = path.slice(0, path.lastIndexOf("/")) || "/";
   await Deno.mkdir(dir, { recursive: true, mode: 0o700 });
   const info = await Deno.lstat(dir);

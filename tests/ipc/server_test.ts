@@ -378,3 +378,61 @@ Deno.test("a second gateway on the same socket is refused; a stale socket is rep
     await gw.close();
   }
 });
+
+Deno.test("a flooding adapter meets backpressure: at most maxInflightInbound handlers run", async () => {
+  let running = 0;
+  let peak = 0;
+  const release: (() => void)[] = [];
+  const gw = await startTestGateway(["telegram"], {
+    maxInflightInbound: 8,
+    onInbound: () => {
+      running++;
+      peak = Math.max(peak, running);
+      return new Promise<void>((r) =>
+        release.push(() => {
+          running--;
+          r();
+        })
+      );
+    },
+  });
+  try {
+    const client = await goodAdapter(gw);
+    for (let i = 0; i < 50; i++) {
+      client.sendInbound({ id: `${i}`, senderId: "u", conversationId: "c", text: "x" }).catch(
+        () => {},
+      );
+    }
+    await waitFor(() => running === 8, 5000, "8 handlers running");
+    await new Promise((r) => setTimeout(r, 100));
+    assertEquals(peak, 8);
+    let handled = 0;
+    while (handled < 50) {
+      await waitFor(() => release.length > 0, 5000, "a handler to release");
+      release.shift()!();
+      handled++;
+    }
+    assertEquals(peak, 8);
+    client.close();
+  } finally {
+    await gw.close();
+  }
+});
+
+Deno.test("a socket path too long for sockaddr_un is a clear error", async () => {
+  const { startIpcServer } = await import("../../src/ipc/server.ts");
+  const { log } = captureLogger();
+  let message = "";
+  try {
+    await startIpcServer({
+      socketPath: `/tmp/${"x".repeat(120)}/gateway.sock`,
+      config: { channels: {} },
+      audit: { append: () => Promise.resolve(0) },
+      log,
+      onInbound: () => {},
+    });
+  } catch (e) {
+    message = String(e);
+  }
+  assertStringIncludes(message, "too long for a Unix socket");
+});
