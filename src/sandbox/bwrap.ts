@@ -152,6 +152,17 @@ export class BwrapSandbox implements Sandbox {
     }
     const prlimit = (await onPath("prlimit")) ?? "prlimit";
     const group = this.#options.cgroups === false ? null : await createRunCgroup(limits);
+    if (!group && Deno.uid() === 0) {
+      // The kernel ignores RLIMIT_NPROC for root: without a pids cgroup a fork bomb would
+      // reach the whole machine. Fail closed rather than run unlimited.
+      throw new SandboxError(
+        "Cannot limit processes: wirken runs as root and no writable pids cgroup exists.",
+        {
+          fix:
+            "Run wirken as a normal user (recommended), give it a writable cgroup, or use the docker sandbox.",
+        },
+      );
+    }
     const argv = [
       ...joinCgroupArgv(group?.procsFiles ?? []),
       prlimit,

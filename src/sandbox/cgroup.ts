@@ -103,14 +103,20 @@ export async function createRunCgroup(
     if (kind === "v1") {
       const pids = join(ROOT, "pids", name);
       await Deno.mkdir(pids);
-      await Deno.writeTextFile(join(pids, "pids.max"), String(limits.maxProcesses));
-      const dirs = [pids];
-      const mem = join(ROOT, "memory", name);
-      if (await writable(join(ROOT, "memory"))) {
-        await Deno.mkdir(mem);
-        await Deno.writeTextFile(join(mem, "memory.limit_in_bytes"), String(limits.memoryBytes));
-        dirs.push(mem);
+      try {
+        await Deno.writeTextFile(join(pids, "pids.max"), String(limits.maxProcesses));
+      } catch {
+        await Deno.remove(pids).catch(() => {});
+        return null;
       }
+      const dirs = [pids];
+      // The memory group is a bonus (RLIMIT_DATA already caps memory); failing it is not fatal.
+      const mem = join(ROOT, "memory", name);
+      try {
+        await Deno.mkdir(mem);
+        dirs.push(mem);
+        await Deno.writeTextFile(join(mem, "memory.limit_in_bytes"), String(limits.memoryBytes));
+      } catch { /* keep the pids group alone */ }
       return {
         procsFiles: dirs.map((d) => join(d, "cgroup.procs")),
         remove: async () => {

@@ -158,6 +158,14 @@ test("a background child cannot outlive the timeout", async (f, sb) => {
 });
 
 test("a fork bomb is contained and ends", async (_f, sb) => {
+  // First prove the limit holds (counted inside), and only then light the bomb: if the limit
+  // did not hold, the bomb would hit the whole test machine.
+  const count = await sb.run(
+    sh("for i in $(seq 1 200); do sleep 2 & done 2>/dev/null; ls /proc | grep -c '^[0-9]'"),
+    { ...FAST, maxProcesses: 64 },
+  );
+  const seen = Number(count.stdout.trim() || "0");
+  assert(seen <= 64, `saw ${seen} processes with a limit of 64`);
   const started = performance.now();
   const r = await sb.run(
     { argv: ["bash", "-c", ":(){ :|:& };: ; sleep 2; echo done"] },
@@ -165,13 +173,6 @@ test("a fork bomb is contained and ends", async (_f, sb) => {
   );
   assert(performance.now() - started < 15_000);
   assert(r.timedOut || r.exitCode !== 0 || r.stdout.includes("done"));
-  // Counted inside: never more than the limit at once.
-  const count = await sb.run(
-    sh("for i in $(seq 1 200); do sleep 2 & done 2>/dev/null; ls /proc | grep -c '^[0-9]'"),
-    { ...FAST, maxProcesses: 64 },
-  );
-  const seen = Number(count.stdout.trim() || "0");
-  assert(seen <= 64, `saw ${seen} processes with a limit of 64`);
 });
 
 test("a memory bomb fails under the memory limit", async (_f, sb) => {
