@@ -111,3 +111,30 @@ Deno.test({
     }
   },
 });
+
+Deno.test("mcp http: header values come from the vault and are sent to the server", async () => {
+  const seen: (string | null)[] = [];
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, async (req) => {
+    seen.push(req.headers.get("x-api-key"));
+    await req.body?.cancel();
+    return new Response("no", { status: 403 });
+  });
+  const m = new McpManager(
+    [{
+      name: "web",
+      ...McpServerSchema.parse({
+        url: `http://127.0.0.1:${server.addr.port}/mcp`,
+        headers: { "X-Api-Key": "mcp.web.key" },
+      }),
+    }],
+    { credentials: vault({ "mcp.web.key": "k-secret-123" }), restart: { maxAttempts: 0 } },
+  );
+  try {
+    await m.start();
+    assertEquals(m.status()[0].state, "failed");
+    assertEquals(seen[0], "k-secret-123");
+  } finally {
+    await m.close();
+    await server.shutdown();
+  }
+});
