@@ -87,6 +87,25 @@ export function senderAllowed(config: Config, addr: Address): boolean {
   return !!ch && ch.enabled && ch.allowFrom.includes(addr.sender);
 }
 
+// Turns of one session run one after another: two messages arriving together must not
+// interleave their tool calls and results in the stored history (providers reject a call that is
+// not directly followed by its result). Keyed per session store, so tests stay independent.
+const chains = new WeakMap<SessionStore, Map<string, Promise<unknown>>>();
+
+async function serialized<T>(store: SessionStore, id: string, fn: () => Promise<T>): Promise<T> {
+  let byId = chains.get(store);
+  if (!byId) chains.set(store, byId = new Map());
+  const before = byId.get(id) ?? Promise.resolve();
+  const run = before.catch(() => {}).then(fn);
+  const tail = run.catch(() => {});
+  byId.set(id, tail);
+  try {
+    return await run;
+  } finally {
+    if (byId.get(id) === tail) byId.delete(id);
+  }
+}
+
 /** Handles one inbound message end to end. */
 export async function dispatch(
   deps: DispatchDeps,
@@ -116,60 +135,63 @@ export async function dispatch(
   }
   const model = effectiveModel(config, agent);
   if (opts.model) model.model = opts.model;
-  const session = deps.sessions.getOrCreate({
-    agent: agent.id,
-    channel: msg.channel,
-    conversation: msg.conversation,
-  });
-  const allowed = agent.tools ? new Set(agent.tools) : undefined;
-  const tools = allowed ? deps.tools.filter((t) => allowed.has(t.name)) : deps.tools;
-  const profile: AgentProfile = {
-    id: agent.id,
-    name: agent.name,
-    systemPrompt: agent.systemPrompt,
-    model: model.model,
-    workspace: agent.workspace ?? `${deps.workspaceRoot}/${agent.id}`,
-  };
-  const base = { session: session.id, agent: agent.id, channel: msg.channel, actor: msg.sender };
-  // Message events record size, not content: the audit trail must not become a transcript.
-  await deps.audit.append({ ...base, kind: "message.in", payload: { chars: msg.text.length } })
-    .catch(() => {});
-  try {
-    const provider = deps.provider(model, agent);
-    const r = await runTurn({
-      provider,
-      agent: profile,
-      tools,
-      history: deps.sessions.history(session.id),
-      message: msg.text,
-      audit: deps.audit,
-      permit: deps.permit,
-      session: { id: session.id, channel: msg.channel, sender: msg.sender },
-      maxToolRounds: config.limits.toolRoundsPerTurn,
-      systemExtra: deps.systemExtra,
-      signal: opts.signal,
-      onEvent: opts.onEvent,
-      onMessage: (m) => deps.sessions.append(session.id, m),
+  const sessionKey = { agent: agent.id, channel: msg.channel, conversation: msg.conversation };
+  return await serialized(deps.sessions, JSON.stringify(sessionKey), async () => {
+    const session = deps.sessions.getOrCreate({
+      agent: agent.id,
+      channel: msg.channel,
+      conversation: msg.conversation,
     });
-    await deps.audit.append({ ...base, kind: "message.out", payload: { chars: r.text.length } })
+    const allowed = agent.tools ? new Set(agent.tools) : undefined;
+    const tools = allowed ? deps.tools.filter((t) => allowed.has(t.name)) : deps.tools;
+    const profile: AgentProfile = {
+      id: agent.id,
+      name: agent.name,
+      systemPrompt: agent.systemPrompt,
+      model: model.model,
+      workspace: agent.workspace ?? `${deps.workspaceRoot}/${agent.id}`,
+    };
+    const base = { session: session.id, agent: agent.id, channel: msg.channel, actor: msg.sender };
+    // Message events record size, not content: the audit trail must not become a transcript.
+    await deps.audit.append({ ...base, kind: "message.in", payload: { chars: msg.text.length } })
       .catch(() => {});
-    return {
-      status: "answered",
-      agent: agent.id,
-      session: session.id,
-      text: r.text,
-      rounds: r.rounds,
-      stoppedBy: r.stoppedBy,
-      usage: r.usage,
-    };
-  } catch (e) {
-    if (!isProviderError(e)) throw e;
-    return {
-      status: "failed",
-      agent: agent.id,
-      session: session.id,
-      message: e.message,
-      fix: e.fix,
-    };
-  }
+    try {
+      const provider = deps.provider(model, agent);
+      const r = await runTurn({
+        provider,
+        agent: profile,
+        tools,
+        history: deps.sessions.history(session.id),
+        message: msg.text,
+        audit: deps.audit,
+        permit: deps.permit,
+        session: { id: session.id, channel: msg.channel, sender: msg.sender },
+        maxToolRounds: config.limits.toolRoundsPerTurn,
+        systemExtra: deps.systemExtra,
+        signal: opts.signal,
+        onEvent: opts.onEvent,
+        onMessage: (m) => deps.sessions.append(session.id, m),
+      });
+      await deps.audit.append({ ...base, kind: "message.out", payload: { chars: r.text.length } })
+        .catch(() => {});
+      return {
+        status: "answered",
+        agent: agent.id,
+        session: session.id,
+        text: r.text,
+        rounds: r.rounds,
+        stoppedBy: r.stoppedBy,
+        usage: r.usage,
+      };
+    } catch (e) {
+      if (!isProviderError(e)) throw e;
+      return {
+        status: "failed",
+        agent: agent.id,
+        session: session.id,
+        message: e.message,
+        fix: e.fix,
+      };
+    }
+  });
 }

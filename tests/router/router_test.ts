@@ -179,3 +179,37 @@ Deno.test("dispatch: per-agent tool allow-list; provider errors become a short f
     assert(unknown.status === "failed" && unknown.message.includes('no agent "nobody"'));
   });
 });
+
+Deno.test("dispatch: two messages to one session at once do not interleave their turns", async () => {
+  const provider = new ScriptedProvider([], () => answer("unused"));
+  provider.chat = async function* (request) {
+    await new Promise((r) => setTimeout(r, 5));
+    const last = request.messages.at(-1);
+    const events = last?.role === "user"
+      ? answer("", call(`c-${last.content}`, "get_weather", { city: last.content }))
+      : answer("done");
+    for (const e of events) yield e;
+  };
+  await withDeps(() => answer("x"), async (deps) => {
+    const d: DispatchDeps = { ...deps, provider: () => provider };
+    const msg = (text: string) => ({
+      channel: "webchat",
+      conversation: "same",
+      sender: "local",
+      text,
+    });
+    const [a, b] = await Promise.all([dispatch(d, msg("Oslo")), dispatch(d, msg("Rome"))]);
+    assert(a.status === "answered" && b.status === "answered");
+    const roles = deps.sessions.history(a.session).map((m) => m.role);
+    assertEquals(roles, [
+      "user",
+      "assistant",
+      "tool",
+      "assistant",
+      "user",
+      "assistant",
+      "tool",
+      "assistant",
+    ]);
+  });
+});
