@@ -54,6 +54,9 @@ export async function adapterMain(channel: Channel, options: AdapterMainOptions)
   }
 }
 
+/** Worker silence after which the adapter gives up on it (it pulses every second). */
+const WORKER_SILENCE_MS = 5000;
+
 function watchParent(stdin: ByteSource, log: Logger, gone: () => void): void {
   (async () => {
     const buf = new Uint8Array(256);
@@ -93,11 +96,24 @@ function runInWorker(
     },
   });
   return new Promise<number>((resolve) => {
+    let lastPulse = Date.now();
+    // A Worker that called Deno.exit (or hangs) stops pulsing; treat that as a crash so the
+    // process exits and the supervisor restarts it.
+    const watch = setInterval(() => {
+      if (Date.now() - lastPulse > WORKER_SILENCE_MS) {
+        log.error("adapter worker stopped responding");
+        done(1);
+      }
+    }, 500);
     const done = (code: number) => {
+      clearInterval(watch);
       worker.terminate();
       resolve(code);
     };
-    worker.onmessage = (e: MessageEvent<{ exit: number }>) => done(e.data.exit);
+    worker.onmessage = (e: MessageEvent<{ exit?: number; alive?: boolean }>) => {
+      lastPulse = Date.now();
+      if (typeof e.data.exit === "number") done(e.data.exit);
+    };
     worker.onerror = (e) => {
       e.preventDefault();
       log.error("adapter worker crashed", { error: e.message });

@@ -12,8 +12,13 @@ import { createLogger } from "../../src/log/logger.ts";
 import { loadDriver } from "./drivers.ts";
 import { runAdapter } from "./runtime.ts";
 
+/** How often the Worker tells its parent it is alive; see adapters/shared/main.ts. */
+export const WORKER_PULSE_MS = 1000;
+
 self.onmessage = async (event: MessageEvent<{ bundle: unknown; verbose: boolean }>) => {
   self.onmessage = null;
+  // `Deno.exit` inside a Worker ends only the Worker, silently: the pulse lets the parent notice.
+  const pulse = setInterval(() => self.postMessage({ alive: true }), WORKER_PULSE_MS);
   let code = 1;
   try {
     const bundle = bundleFromJson(event.data.bundle);
@@ -28,5 +33,6 @@ self.onmessage = async (event: MessageEvent<{ bundle: unknown; verbose: boolean 
       error: e instanceof Error ? e.message : String(e),
     });
   }
+  clearInterval(pulse);
   self.postMessage({ exit: code });
 };

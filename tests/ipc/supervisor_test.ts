@@ -310,3 +310,21 @@ Deno.test("an adapter exits when its stdin closes (the gateway died): no orphans
     await gw.close();
   }
 });
+
+Deno.test("Worker path: channel code that exits its Worker is detected and restarted", async () => {
+  const r = await rig(["telegram"], { isolation: "worker" });
+  try {
+    await waitFor(() => r.gw.server.connected("telegram"), 15_000, "connected");
+    const first = r.status().pid!;
+    assertEquals(await probe(r, "exit"), "exiting");
+    await waitFor(() => r.status().restarts >= 1, 15_000, "restarted after the worker died");
+    assert(!pidAlive(first));
+    await waitFor(
+      () => r.status().state === "running" && r.gw.server.connected("telegram"),
+      15_000,
+    );
+    assertEquals(await probe(r, "hello"), "echoed:hello");
+  } finally {
+    await r.stop();
+  }
+});
