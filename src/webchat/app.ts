@@ -79,6 +79,8 @@ export function createWebChatApp(
   const { auth } = options;
   const maxUpload = options.maxUploadBytes ?? DEFAULT_MAX_UPLOAD_BYTES;
   const app = new Hono<Vars>();
+  /** Open sockets per browser session, so logging out also cuts live connections. */
+  const sockets = new Map<string, Set<WebSocket>>();
 
   app.use("*", async (c, next) => {
     const host = c.req.header("host") ?? "";
@@ -147,14 +149,21 @@ export function createWebChatApp(
     }
     const { socket, response } = Deno.upgradeWebSocket(c.req.raw, { idleTimeout: 60 });
     let conn: ReturnType<typeof openSocketSession> | null = null;
+    const mine = sockets.get(session.id) ?? new Set();
+    sockets.set(session.id, mine.add(socket));
+    const forget = () => {
+      conn?.close();
+      mine.delete(socket);
+      if (mine.size === 0 && sockets.get(session.id) === mine) sockets.delete(session.id);
+    };
     socket.onopen = () => {
       conn = openSocketSession(service, (m) => {
         if (socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify(m));
       });
     };
     socket.onmessage = (e) => conn?.receive(e.data);
-    socket.onclose = () => conn?.close();
-    socket.onerror = () => conn?.close();
+    socket.onclose = forget;
+    socket.onerror = forget;
     return response;
   });
 
@@ -239,7 +248,11 @@ export function createWebChatApp(
 
   app.post("/api/logout", (c) => {
     const id = getCookie(c, cookieName(c.req.header("host") ?? ""));
-    if (id) auth.logout(id);
+    if (id) {
+      auth.logout(id);
+      for (const ws of sockets.get(id) ?? []) ws.close(4001, "logged out");
+      sockets.delete(id);
+    }
     setCookie(c, cookieName(c.req.header("host") ?? ""), "", {
       httpOnly: true,
       sameSite: "Strict",

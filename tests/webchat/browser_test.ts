@@ -266,3 +266,26 @@ browserTest("a WebSocket opened from another origin is refused", async (env) => 
   }
   assert(browser.isConnected());
 });
+
+browserTest("agent switch, old conversations, logout ends every tab's session", async (env) => {
+  const { page, server, context } = env;
+  await env.login();
+  await page.click("[data-testid=session][data-session=s-tg]");
+  await page.waitForSelector("text=hi from telegram");
+  await page.selectOption("[data-testid=agent]", "research");
+  await until(async () => (await page.locator("[data-testid=session]").count()) === 0);
+  await page.fill("[data-testid=input]", "for research");
+  await page.click("[data-testid=send]");
+  await page.waitForSelector("[data-testid=msg-assistant]:not(.streaming)");
+  assertEquals(server.service.record.sends.at(-1)?.agent, "research");
+  assertEquals(server.service.record.sends.at(-1)?.sessionId, undefined);
+
+  const other = await context.newPage();
+  await other.goto(server.url + "/");
+  await other.waitForSelector("[data-testid=connection].ok");
+  await other.click("text=Log out");
+  await other.waitForSelector("text=login link");
+  // The first tab's socket was cut and it says why instead of retrying forever.
+  await page.waitForSelector("text=This WebChat session has ended");
+  assertEquals((await page.goto(server.url + "/"))?.status(), 401);
+});

@@ -160,6 +160,7 @@ document.getElementById("app")?.append(
 agentSelect.addEventListener("change", () => {
   state.agent = /** @type {HTMLSelectElement} */ (agentSelect).value;
   newChat();
+  loadSessions();
 });
 input.addEventListener("keydown", (e) => {
   if (e.key === "Enter" && !e.shiftKey && !e.isComposing) {
@@ -756,10 +757,22 @@ function connect() {
       renderApprovals();
     } else if (m.type === "error") note(String(m.message), "error");
   });
-  ws.addEventListener("close", () => {
+  ws.addEventListener("close", async () => {
     connection.textContent = "disconnected, retrying…";
     connection.className = "connection bad";
     if (state.turn) endTurn(true);
+    // A browser cannot see why a handshake failed. Ask the API: a 401 means the gateway was
+    // restarted (new token) or we logged out, and retrying would never succeed.
+    const probe = await fetch("/api/agents", { credentials: "same-origin" }).catch(() => null);
+    if (probe?.status === 401) {
+      connection.textContent = "logged out";
+      note(
+        "This WebChat session has ended (the gateway restarted or you logged out). Open the " +
+          "login link that `wirken run` printed to continue.",
+        "error",
+      );
+      return;
+    }
     state.retry = Math.min(state.retry + 1, 6);
     setTimeout(connect, 250 * 2 ** state.retry);
   });
