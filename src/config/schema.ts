@@ -53,6 +53,13 @@ export const ChannelConfigSchema = z.strictObject({
   ),
 });
 
+/** Where tools may connect: web_fetch, sandboxed exec, MCP HTTP servers, skills. */
+export const EgressSchema = z.strictObject({
+  allow: z.array(z.string().min(1)).default([]).describe(
+    "Hosts tools may reach: example.com, *.example.com (subdomains), * (any public host), or an IP/CIDR (the only way to allow private, loopback or metadata addresses); each may end in :port. Empty: none.",
+  ),
+});
+
 /** One agent: a persona with its own model, tools and workspace. */
 export const AgentSchema = z.strictObject({
   id: agentId.describe("Agent id used in routes and sessions."),
@@ -67,6 +74,9 @@ export const AgentSchema = z.strictObject({
   ),
   workspace: z.string().min(1).optional().describe(
     "Folder the agent's file tools are confined to (default: <data dir>/workspace/<id>).",
+  ),
+  egress: EgressSchema.optional().describe(
+    "Extra egress allow-list entries for this agent's tools (added to the global egress list).",
   ),
 });
 
@@ -294,6 +304,9 @@ export const ConfigSchema = z.strictObject({
     "Skill registry and signature trust.",
   ),
   mcp: McpSchema.default(McpSchema.parse({})).describe("Model Context Protocol servers."),
+  egress: EgressSchema.default(EgressSchema.parse({})).describe(
+    "Global egress allow-list: hosts every agent's tools may reach (nothing by default).",
+  ),
   tools: ToolsSchema.default(ToolsSchema.parse({})).describe(
     "Built-in tools, sandboxes and approvals.",
   ),

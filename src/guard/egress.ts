@@ -697,3 +697,18 @@ export function startEgressProxy(
     close: () => tunnel.close(),
   };
 }
+
+/** The parts of `config.json` the allow-list is read from. */
+export interface EgressConfigView {
+  egress?: { allow: readonly string[] };
+  agents?: readonly { id: string; egress?: { allow: readonly string[] } }[];
+}
+
+/**
+ * The allow-list of one agent: the global `egress.allow` entries plus the agent's own
+ * `agents[].egress.allow`. Throws {@linkcode EgressConfigError} naming an invalid entry.
+ */
+export function egressPolicyFor(config: EgressConfigView, agentId: string): EgressPolicy {
+  const own = config.agents?.find((a) => a.id === agentId)?.egress?.allow ?? [];
+  return new EgressPolicy([...(config.egress?.allow ?? []), ...own]);
+}

@@ -294,3 +294,27 @@ Deno.test({
     }
   },
 });
+
+Deno.test("egress: the config allow-list is global plus the agent's own; bad entries are named", async () => {
+  const { ConfigSchema } = await import("../../src/config/schema.ts");
+  const { egressPolicyFor, EgressConfigError } = await import("../../src/guard/egress.ts");
+  const config = ConfigSchema.parse({
+    egress: { allow: ["api.example.com"] },
+    agents: [{ id: "default" }, { id: "research", egress: { allow: ["*.wikipedia.org"] } }],
+  });
+  assertEquals(config.egress.allow, ["api.example.com"]);
+  const research = egressPolicyFor(config, "research");
+  assert(research.allowsName("en.wikipedia.org", 443));
+  assert(research.allowsName("api.example.com", 443));
+  assert(!egressPolicyFor(config, "default").allowsName("en.wikipedia.org", 443));
+  assertEquals(ConfigSchema.parse({}).egress.allow, [], "nothing is allowed by default");
+  const e = (() => {
+    try {
+      egressPolicyFor({ egress: { allow: ["exa mple.com"] } }, "x");
+    } catch (err) {
+      return err;
+    }
+  })();
+  assert(e instanceof EgressConfigError);
+  assertStringIncludes(e.message, '"exa mple.com"');
+});
