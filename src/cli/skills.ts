@@ -99,6 +99,28 @@ export const skillsCommand: CommandSpec = {
       run: verifyBody,
     },
     {
+      name: "publish",
+      summary: "Add a signed skill folder to a registry folder (bundle + index.json).",
+      description:
+        "The registry folder can then be served over HTTPS as is. Sign the skill first with the\n" +
+        "key whose public half your users put in skills.registry.publicKey.",
+      examples: ["wirken skills publish ./my-skill --to ./registry --version 1.0.0"],
+      args: [{ name: "dir", description: "Signed skill folder.", required: true }],
+      options: {
+        to: {
+          type: "string",
+          valueName: "<folder>",
+          description: "Registry folder (created if missing).",
+        },
+        version: {
+          type: "string",
+          valueName: "<version>",
+          description: "Version (default 0.0.0).",
+        },
+      },
+      run: publishBody,
+    },
+    {
       name: "remove",
       summary: "Remove an installed skill.",
       examples: ["wirken skills remove weather"],
@@ -396,5 +418,16 @@ async function removeBody(ctx: CommandContext): Promise<number> {
     return 1;
   }
   print(`Removed ${name}.`);
+  return 0;
+}
+
+async function publishBody(ctx: CommandContext): Promise<number> {
+  const { publishToFolder } = await import("../skills/registry.ts");
+  if (typeof ctx.flags.to !== "string") {
+    throw new UsageError("publish needs --to <registry folder>.", "e.g. --to ./registry");
+  }
+  const version = typeof ctx.flags.version === "string" ? ctx.flags.version : "0.0.0";
+  const entry = await publishToFolder(ctx.flags.to, String(ctx.args.dir), version);
+  print(`Published ${entry.name} ${entry.version} (${entry.bundle}) to ${ctx.flags.to}.`);
   return 0;
 }

@@ -271,6 +271,53 @@ export async function bundleSkillFolder(dir: string, version = "0.0.0"): Promise
   return JSON.stringify({ format: BUNDLE_FORMAT, name: parsed.name, version, files: list }) + "\n";
 }
 
+/**
+ * Publishes a signed skill folder into a registry folder: writes its bundle and adds (or
+ * replaces) its entry in `index.json`. The folder can then be served over HTTPS as is.
+ */
+export async function publishToFolder(
+  registryDir: string,
+  skillDir: string,
+  version: string,
+): Promise<RegistryEntry> {
+  const bundle = new TextEncoder().encode(await bundleSkillFolder(skillDir, version));
+  const parsed = BundleSchema.parse(JSON.parse(new TextDecoder().decode(bundle)));
+  const md = parsed.files.find((f) => f.path === "SKILL.md")!;
+  const skill = parseSkillMd(new TextDecoder().decode(fromBase64(md.data)), {
+    file: join(skillDir, "SKILL.md"),
+  });
+  if (!parsed.files.some((f) => f.path === ".wirken-signature.json")) {
+    throw new SkillRegistryError(`${skillDir} is not signed.`, {
+      fix: "Sign it first (`wirken skills sign`) with the key the registry publishes.",
+    });
+  }
+  const file = `${parsed.name}-${version.replace(/[^A-Za-z0-9._-]/g, "_")}.json`;
+  await Deno.mkdir(registryDir, { recursive: true });
+  await Deno.writeFile(join(registryDir, file), bundle);
+  let index: RegistryIndex = { format: INDEX_FORMAT, skills: [] };
+  const indexPath = join(registryDir, "index.json");
+  try {
+    index = RegistryIndexSchema.parse(JSON.parse(await Deno.readTextFile(indexPath)));
+  } catch (e) {
+    if (!(e instanceof Deno.errors.NotFound)) {
+      throw new SkillRegistryError(`${indexPath} is not a registry index.`, {
+        fix: "Point at an empty folder or an existing registry.",
+      });
+    }
+  }
+  const entry: RegistryEntry = {
+    name: parsed.name,
+    description: skill.description,
+    version,
+    bundle: file,
+    sha256: sha256Hex(bundle),
+  };
+  index.skills = [...index.skills.filter((e) => e.name !== parsed.name), entry]
+    .sort((a, b) => a.name.localeCompare(b.name));
+  await Deno.writeTextFile(indexPath, JSON.stringify(index, null, 2) + "\n");
+  return entry;
+}
+
 /** Installs a skill from the registry: verify, approve, audit, write. */
 export function installFromRegistry(
   settings: RegistrySettings,

@@ -128,3 +128,41 @@ Deno.test("cli: mcp add, list --offline, remove; insecure URLs and bad input ref
   assertEquals((await wirken(["mcp", "remove", "fs"], { dataDir })).code, 0);
   assertEquals((await wirken(["mcp", "remove", "fs"], { dataDir })).code, 1);
 });
+
+Deno.test("cli: publish to a registry folder, then search and install by name", async () => {
+  const dataDir = await tempDataDir();
+  const env = VAULT_ENV;
+  const work = await Deno.makeTempDir();
+  const src = join(work, "greeter");
+  await Deno.mkdir(src);
+  await Deno.writeTextFile(
+    join(src, "SKILL.md"),
+    "---\nname: greeter\ndescription: Greets people.\n---\nSay hi.\n",
+  );
+  const sign = await wirken(["skills", "sign", src, "--new-key", "--json"], { dataDir, env });
+  assertEquals(sign.code, 0, sign.stderr);
+  const publicKey = JSON.parse(sign.stdout).publicKey as string;
+  const registry = join(work, "registry");
+  const pub = await wirken(["skills", "publish", src, "--to", registry, "--version", "1.2.0"], {
+    dataDir,
+  });
+  assertEquals(pub.code, 0, pub.stderr);
+  // Trust the registry (not the personal trusted key, which sign --new-key added).
+  const configPath = join(dataDir, "config.json");
+  const config = JSON.parse(await Deno.readTextFile(configPath));
+  config.skills.trustedKeys = [];
+  config.skills.registry = { url: registry, publicKey };
+  await Deno.writeTextFile(configPath, JSON.stringify(config));
+  const search = await wirken(["skills", "search", "greets", "--json"], { dataDir });
+  assertEquals(JSON.parse(search.stdout), [
+    { name: "greeter", version: "1.2.0", description: "Greets people." },
+  ]);
+  const install = await wirken(["skills", "install", "greeter", "--yes"], { dataDir });
+  assertEquals(install.code, 0, install.stderr);
+  assertStringIncludes(install.stderr, `signed by: registry ${registry}`);
+  const list = JSON.parse((await wirken(["skills", "list", "--json"], { dataDir })).stdout);
+  const g = list.find((e: { name: string }) => e.name === "greeter");
+  assertEquals(g.available, true);
+  assertEquals(g.source, "installed");
+  await Deno.remove(work, { recursive: true });
+});
