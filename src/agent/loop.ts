@@ -158,6 +158,7 @@ export async function runTurn(o: TurnOptions): Promise<TurnResult> {
       messages: trimHistory([...o.history, ...added], budget),
       tools: specs.length ? specs : undefined,
       maxTokens,
+      contextTokens: o.agent.contextTokens,
     };
     let answer = "";
     const calls: ToolCall[] = [];

@@ -126,6 +126,7 @@ export function createOllamaProvider(options: OllamaOptions = {}): Provider {
     const opts: Record<string, unknown> = {};
     if (request.maxTokens !== undefined) opts.num_predict = request.maxTokens;
     if (request.temperature !== undefined) opts.temperature = request.temperature;
+    if (request.contextTokens !== undefined) opts.num_ctx = request.contextTokens;
     if (Object.keys(opts).length) body.options = opts;
     const payload = JSON.stringify(body);
     const build = (): RequestInit2 => ({

@@ -62,6 +62,11 @@ export interface ChatRequest {
   /** Upper bound of generated tokens (Anthropic and Bedrock require one; default 4096). */
   maxTokens?: number;
   temperature?: number;
+  /**
+   * The context window the caller sized the history for. Only Ollama uses it (as `num_ctx`):
+   * it otherwise runs with a small default window and silently drops the start of the prompt.
+   */
+  contextTokens?: number;
 }
 
 /** Why the model stopped. */

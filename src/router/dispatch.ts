@@ -25,6 +25,9 @@ import {
   findAgent,
 } from "./bindings.ts";
 
+/** Context window requested from Ollama (its own default is smaller and truncates silently). */
+export const OLLAMA_CONTEXT_TOKENS = 8192;
+
 /** Sources that have no allow-list: they are authenticated before they reach the router. */
 export const LOCAL_CHANNELS: ReadonlySet<string> = new Set(["webchat", "cli"]);
 
@@ -149,6 +152,8 @@ export async function dispatch(
       name: agent.name,
       systemPrompt: agent.systemPrompt,
       model: model.model,
+      // Local models get a window they can hold in memory; hosted ones the loop's default.
+      ...(model.kind === "ollama" ? { contextTokens: OLLAMA_CONTEXT_TOKENS, maxTokens: 2048 } : {}),
       workspace: agent.workspace ?? `${deps.workspaceRoot}/${agent.id}`,
     };
     const base = { session: session.id, agent: agent.id, channel: msg.channel, actor: msg.sender };

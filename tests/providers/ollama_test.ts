@@ -57,3 +57,23 @@ Deno.test("ollama: models from /api/tags", async () => {
     await server.close();
   }
 });
+
+Deno.test("ollama: the caller's context window is requested as num_ctx", async () => {
+  const server = startFakeServer();
+  try {
+    server.push(ollamaFixture.textStream("ok"));
+    const p = ollamaFixture.make(server.url, FAST);
+    for await (
+      const _ of p.chat({
+        model: "llama3.2",
+        messages: [{ role: "user", content: "q" }],
+        contextTokens: 8192,
+      })
+    ) {
+      // drain
+    }
+    assertEquals(JSON.parse(server.requests[0].body).options, { num_ctx: 8192 });
+  } finally {
+    await server.close();
+  }
+});
