@@ -177,6 +177,19 @@ browserTest("hostile model output, titles and audit rows stay inert text", async
   assertStringIncludes(await page.locator("[data-testid=audit]").innerText(), "exec <img src=x");
   // CSP would have reported any blocked inline script; Trusted Types any HTML sink.
   assertEquals(env.errors, []);
+  // The CSP really is enforced by the browser: an HTML-string sink throws (Trusted Types), and
+  // an injected inline script does not run.
+  const sinks = await page.evaluate(`(() => {
+    const out = {};
+    try { document.body.insertAdjacentHTML("beforeend", "<b>x</b>"); out.html = "allowed"; }
+    catch (e) { out.html = e.name; }
+    const s = document.createElement("script");
+    try { s.text = "window.__inline = 1"; document.body.append(s); out.script = "appended"; }
+    catch (e) { out.script = e.name; }
+    out.ran = globalThis.__inline ?? null;
+    return out;
+  })()`);
+  assertEquals(sinks, { html: "TypeError", script: "TypeError", ran: null });
 });
 
 browserTest("file upload lands in the workspace; oversize is refused", async (env) => {
