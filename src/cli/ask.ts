@@ -14,64 +14,8 @@
  * @module
  */
 import type { PermissionRequest } from "../agent/loop.ts";
-import type { Config } from "../config/schema.ts";
 import type { Vault } from "../vault/store.ts";
 import type { CommandContext, CommandSpec } from "./spec.ts";
-
-/** Provider overrides from flags, then environment. */
-export interface ProviderOverride {
-  kind?: string;
-  model?: string;
-  baseUrl?: string;
-}
-
-/** Reads `--provider/--model/--base-url`, falling back to `WIRKEN_*` variables. */
-export function overrideFrom(ctx: Pick<CommandContext, "flags" | "env">): ProviderOverride {
-  const flag = (name: string) => {
-    const v = ctx.flags[name];
-    return typeof v === "string" && v !== "" ? v : undefined;
-  };
-  return {
-    kind: flag("provider") ?? (ctx.env.get("WIRKEN_PROVIDER") || undefined),
-    model: flag("model") ?? (ctx.env.get("WIRKEN_MODEL") || undefined),
-    baseUrl: flag("base-url") ?? (ctx.env.get("WIRKEN_BASE_URL") || undefined),
-  };
-}
-
-/**
- * Applies a provider override to a config: with a provider, it replaces the top-level provider
- * and every agent's own, so the question really goes where the user said. Only a model: that
- * model is used with whatever provider the agent has.
- */
-export async function applyOverride(config: Config, o: ProviderOverride): Promise<Config> {
-  if (!o.kind) {
-    if (o.baseUrl) {
-      const { UsageError } = await import("../errors.ts");
-      throw new UsageError("--base-url needs --provider.", "Add --provider custom (or another).");
-    }
-    return config;
-  }
-  const { PROVIDER_KINDS, ConfigSchema } = await import("../config/schema.ts");
-  const { UsageError } = await import("../errors.ts");
-  if (!(PROVIDER_KINDS as readonly string[]).includes(o.kind)) {
-    throw new UsageError(
-      `Unknown provider "${o.kind}".`,
-      `Use one of: ${PROVIDER_KINDS.join(", ")}.`,
-    );
-  }
-  const model = o.model ?? (o.kind === "ollama" ? "llama3.2" : undefined);
-  if (!model) {
-    throw new UsageError(
-      `--model is required with --provider ${o.kind}.`,
-      `For example: wirken ask --provider ${o.kind} --model <model id> "hello"`,
-    );
-  }
-  return ConfigSchema.parse({
-    ...config,
-    provider: { kind: o.kind, model, ...(o.baseUrl ? { baseUrl: o.baseUrl } : {}) },
-    agents: config.agents.map(({ provider: _p, model: _m, ...rest }) => rest),
-  });
-}
 
 /**
  * The permission callback of a terminal: tier 1 runs; a remembered tier-2 approval runs; else
@@ -139,6 +83,7 @@ async function runAsk(ctx: CommandContext): Promise<number> {
   const { UsageError, WirkenError } = await import("../errors.ts");
   if (!text) throw new UsageError("Nothing to ask.", 'Example: wirken ask "hello"');
 
+  const { applyOverride, overrideFrom } = await import("../router/override.ts");
   const [
     { ensureDataDir },
     { loadConfig },
@@ -203,8 +148,6 @@ async function runAsk(ctx: CommandContext): Promise<number> {
       { channel: "cli", conversation: "terminal", sender: "local", text },
       {
         agent: agentFlag,
-        // A model without a provider keeps each agent's provider (see applyOverride).
-        model: override.kind ? undefined : override.model,
         onEvent: (e) => {
           if (ctx.json) return;
           if (e.type === "text") Deno.stdout.writeSync(enc.encode(e.text));
