@@ -111,3 +111,37 @@ Deno.test("openSkills: bundled + installed, prompt section and tools for the gat
     await Deno.remove(installed, { recursive: true });
   }
 });
+
+Deno.test("skill tools: a runaway Wasm skill is stopped by fuel and reported", async () => {
+  const { buildWat } = await import("../../src/skills/build_wasm.ts");
+  const { signSkillFolder } = await import("../../src/skills/sign.ts");
+  const { generateSigningKey } = await import("../../src/skills/signature.ts");
+  const root = await Deno.makeTempDir();
+  try {
+    const dir = join(root, "spin");
+    await Deno.mkdir(dir);
+    await Deno.writeTextFile(join(dir, "SKILL.md"), "---\nname: spin\ndescription: Spins.\n---\n");
+    await Deno.writeFile(
+      join(dir, "skill.wasm"),
+      buildWat(
+        '(module (memory (export "memory") 1) (func (export "_start") (loop (br 0))))',
+        "spin",
+      ),
+    );
+    const key = generateSigningKey();
+    await signSkillFolder(dir, key.seed);
+    const catalog = await loadSkills([{ dir: root, source: "installed" }], {
+      trusted: [{ publicKey: key.publicKey, label: "test" }],
+      allowUnsigned: [],
+      eligibility: { env: { get: () => undefined }, hasBin: () => true, os: "linux" },
+    });
+    const run = tool(skillTools(catalog, new WasmSandbox({ fuel: 1_000_000n })), "skill_run");
+    const t0 = Date.now();
+    const r = await run.run(run.inputSchema.parse({ skill: "spin", input: {} }), ctx);
+    assert(r.isError);
+    assertStringIncludes(r.content, "FUEL");
+    assert(Date.now() - t0 < 8000, "fuel stopped it quickly");
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
