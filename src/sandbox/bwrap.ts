@@ -15,7 +15,7 @@
  * @module
  */
 import { dirname } from "node:path";
-import { createRunCgroup, joinCgroupArgv } from "./cgroup.ts";
+import { CGROUP_REFUSED_EXIT, CGROUP_REFUSED_MARKER, runCgroup } from "./cgroup.ts";
 import { onPath, runProcess, SAFE_PATH } from "./process.ts";
 import type { Sandbox, SandboxCommand, SandboxLimits, SandboxResult } from "./types.ts";
 import { SandboxError } from "./types.ts";
@@ -105,6 +105,13 @@ export function bwrapArgs(
   return args;
 }
 
+function refusedAsRoot(why: string): SandboxError {
+  return new SandboxError(`Cannot limit processes as root (${why}); the command was not run.`, {
+    fix:
+      "Run wirken as a normal user (recommended), give it a writable pids cgroup, or use the docker sandbox.",
+  });
+}
+
 /** Runs commands under bubblewrap. */
 export class BwrapSandbox implements Sandbox {
   /** Always `bwrap`. */
@@ -151,34 +158,24 @@ export class BwrapSandbox implements Sandbox {
       });
     }
     const prlimit = (await onPath("prlimit")) ?? "prlimit";
-    const group = this.#options.cgroups === false ? null : await createRunCgroup(limits);
+    const group = this.#options.cgroups === false ? null : runCgroup(limits);
     if (!group && Deno.uid() === 0) {
       // The kernel ignores RLIMIT_NPROC for root: without a pids cgroup a fork bomb would
       // reach the whole machine. Fail closed rather than run unlimited.
-      throw new SandboxError(
-        "Cannot limit processes: wirken runs as root and no writable pids cgroup exists.",
-        {
-          fix:
-            "Run wirken as a normal user (recommended), give it a writable cgroup, or use the docker sandbox.",
-        },
-      );
+      throw refusedAsRoot("cgroups are turned off");
     }
     const argv = [
-      ...joinCgroupArgv(group?.procsFiles ?? []),
+      ...(group?.prefix ?? []),
       prlimit,
       `--data=${limits.memoryBytes}`,
       `--nproc=${limits.maxProcesses}`,
       "--core=0",
       "--",
       bin,
-      ...(bwrapArgs(
-        this.#options.workspace,
-        { ...command, cwd },
-        this.#options.readOnlyPaths,
-      )),
+      ...bwrapArgs(this.#options.workspace, { ...command, cwd }, this.#options.readOnlyPaths),
     ];
     try {
-      return await runProcess({
+      const result = await runProcess({
         argv,
         env: { PATH: SAFE_PATH },
         cwd: dirname(bin),
@@ -187,6 +184,12 @@ export class BwrapSandbox implements Sandbox {
         kind: "bwrap",
         signal,
       });
+      if (
+        result.exitCode === CGROUP_REFUSED_EXIT && result.stderr.startsWith(CGROUP_REFUSED_MARKER)
+      ) {
+        throw refusedAsRoot(result.stderr.slice(CGROUP_REFUSED_MARKER.length + 2).trim());
+      }
+      return result;
     } finally {
       await group?.remove();
     }

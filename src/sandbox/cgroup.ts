@@ -7,141 +7,84 @@
  * used only when the hierarchy is writable. cgroup v2 (unified) and v1 (`pids`, `memory`
  * controllers) are both handled.
  *
+ * The work is done by a small shell prefix in the child, not by Deno: Deno 2 refuses writes
+ * under `/sys` unless the whole process runs with `--allow-all`, which the gateway does not.
+ * The prefix creates the group, joins it and execs the sandbox; as root without any writable
+ * pids controller it refuses to run (exit 125 with a marker on stderr): fail closed.
+ *
  * @module
  */
-import { join } from "node:path";
 
-const ROOT = "/sys/fs/cgroup";
+/** Exit code of the prefix when it refuses to run. */
+export const CGROUP_REFUSED_EXIT = 125;
 
-/** A created group: the `cgroup.procs` files a child joins, and a cleanup. */
+/** Marker the prefix prints on stderr when it refuses. */
+export const CGROUP_REFUSED_MARKER = "wirken-sandbox: cannot limit processes";
+
+const SETUP = `
+g=$1; max=$2; mem=$3; shift 3
+R=/sys/fs/cgroup
+refuse() { echo "${CGROUP_REFUSED_MARKER}: $1" >&2; exit ${CGROUP_REFUSED_EXIT}; }
+if [ -f "$R/cgroup.controllers" ] && grep -qw pids "$R/cgroup.controllers" 2>/dev/null && [ -w "$R/cgroup.subtree_control" ]; then
+  echo +pids > "$R/cgroup.subtree_control" 2>/dev/null
+  echo +memory > "$R/cgroup.subtree_control" 2>/dev/null
+  mkdir "$R/$g" 2>/dev/null && echo "$max" > "$R/$g/pids.max" && echo $$ > "$R/$g/cgroup.procs" \\
+    || { [ "$(id -u)" = 0 ] && refuse "cgroup v2 pids group could not be set up"; }
+  echo "$mem" > "$R/$g/memory.max" 2>/dev/null
+elif [ -d "$R/pids" ] && [ -w "$R/pids" ]; then
+  mkdir "$R/pids/$g" 2>/dev/null && echo "$max" > "$R/pids/$g/pids.max" && echo $$ > "$R/pids/$g/cgroup.procs" \\
+    || { [ "$(id -u)" = 0 ] && refuse "cgroup v1 pids group could not be set up"; }
+  if mkdir "$R/memory/$g" 2>/dev/null; then
+    echo "$mem" > "$R/memory/$g/memory.limit_in_bytes" 2>/dev/null
+    echo $$ > "$R/memory/$g/cgroup.procs" 2>/dev/null
+  fi
+elif [ "$(id -u)" = 0 ]; then
+  refuse "running as root and no writable pids cgroup exists"
+fi
+exec "$@"
+`;
+
+const CLEANUP = `
+g=$1
+for d in /sys/fs/cgroup/$g /sys/fs/cgroup/pids/$g /sys/fs/cgroup/memory/$g; do
+  [ -d "$d" ] || continue
+  i=0
+  while [ $i -lt 50 ]; do
+    for p in $(cat "$d/cgroup.procs" 2>/dev/null); do kill -9 "$p" 2>/dev/null; done
+    rmdir "$d" 2>/dev/null && break
+    sleep 0.02
+    i=$((i+1))
+  done
+done
+`;
+
+/** A per-run group: the argv prefix that sets it up, and the cleanup. */
 export interface RunCgroup {
-  /** Files to which the wrapper writes its own pid before exec'ing the sandbox. */
-  procsFiles: string[];
+  /** Put in front of the command's argv. */
+  prefix: string[];
   /** Kills anything left inside and removes the group. */
   remove(): Promise<void>;
 }
 
-async function writable(dir: string): Promise<boolean> {
-  try {
-    const probe = join(dir, `wirken-probe-${crypto.randomUUID()}`);
-    await Deno.mkdir(probe);
-    await Deno.remove(probe);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.stat(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-async function killAndRemove(dir: string): Promise<void> {
-  for (let attempt = 0; attempt < 50; attempt++) {
-    let pids: string[] = [];
-    try {
-      pids = (await Deno.readTextFile(join(dir, "cgroup.procs"))).split("\n").filter(Boolean);
-    } catch {
-      return;
-    }
-    for (const pid of pids) {
-      try {
-        Deno.kill(Number(pid), "SIGKILL");
-      } catch { /* gone */ }
-    }
-    try {
-      await Deno.remove(dir);
-      return;
-    } catch {
-      await new Promise((r) => setTimeout(r, 20));
-    }
-  }
-}
-
-/** Which layout, probed once per process. */
-let layout: Promise<"v2" | "v1" | "none"> | undefined;
-
-async function probe(): Promise<"v2" | "v1" | "none"> {
-  if (Deno.build.os !== "linux") return "none";
-  const controllers = await Deno.readTextFile(join(ROOT, "cgroup.controllers")).catch(() => "");
-  if (controllers.includes("pids") && (await writable(ROOT))) return "v2";
-  if ((await exists(join(ROOT, "pids", "cgroup.procs"))) && (await writable(join(ROOT, "pids")))) {
-    return "v1";
-  }
-  return "none";
-}
-
-/** True when per-run cgroups can be created here. */
-export async function cgroupsAvailable(): Promise<boolean> {
-  layout ??= probe();
-  return (await layout) !== "none";
-}
-
-/**
- * Creates a group limiting processes and memory, or returns null when the hierarchy is not
- * writable (the caller then relies on rlimits alone).
- */
-export async function createRunCgroup(
-  limits: { maxProcesses: number; memoryBytes: number },
-): Promise<RunCgroup | null> {
-  layout ??= probe();
-  const kind = await layout;
+/** A fresh group for one run (nothing is created until the prefix runs). */
+export function runCgroup(limits: { maxProcesses: number; memoryBytes: number }): RunCgroup {
   const name = `wirken-${crypto.randomUUID()}`;
-  try {
-    if (kind === "v2") {
-      const dir = join(ROOT, name);
-      await Deno.mkdir(dir);
-      await Deno.writeTextFile(join(dir, "pids.max"), String(limits.maxProcesses));
-      await Deno.writeTextFile(join(dir, "memory.max"), String(limits.memoryBytes)).catch(() => {});
-      return { procsFiles: [join(dir, "cgroup.procs")], remove: () => killAndRemove(dir) };
-    }
-    if (kind === "v1") {
-      const pids = join(ROOT, "pids", name);
-      await Deno.mkdir(pids);
-      try {
-        await Deno.writeTextFile(join(pids, "pids.max"), String(limits.maxProcesses));
-      } catch {
-        await Deno.remove(pids).catch(() => {});
-        return null;
-      }
-      const dirs = [pids];
-      // The memory group is a bonus (RLIMIT_DATA already caps memory); failing it is not fatal.
-      const mem = join(ROOT, "memory", name);
-      try {
-        await Deno.mkdir(mem);
-        dirs.push(mem);
-        await Deno.writeTextFile(join(mem, "memory.limit_in_bytes"), String(limits.memoryBytes));
-      } catch { /* keep the pids group alone */ }
-      return {
-        procsFiles: dirs.map((d) => join(d, "cgroup.procs")),
-        remove: async () => {
-          for (const d of dirs) await killAndRemove(d);
-        },
-      };
-    }
-  } catch {
-    return null;
-  }
-  return null;
-}
-
-/**
- * Prefix that makes the child join the groups before exec'ing the rest of argv; a failed
- * join aborts with exit code 125 rather than running unlimited.
- */
-export function joinCgroupArgv(procsFiles: readonly string[]): string[] {
-  if (procsFiles.length === 0) return [];
-  return [
-    "sh",
-    "-c",
-    'n=$1; shift; while [ "$n" -gt 0 ]; do echo $$ > "$1" || exit 125; shift; n=$((n-1)); done; exec "$@"',
-    "wirken-cgroup",
-    String(procsFiles.length),
-    ...procsFiles,
-  ];
+  return {
+    prefix: [
+      "sh",
+      "-c",
+      SETUP,
+      "wirken-cgroup",
+      name,
+      String(limits.maxProcesses),
+      String(limits.memoryBytes),
+    ],
+    remove: async () => {
+      await new Deno.Command("sh", {
+        args: ["-c", CLEANUP, "wirken-cgroup-cleanup", name],
+        stdout: "null",
+        stderr: "null",
+      }).output().catch(() => {});
+    },
+  };
 }

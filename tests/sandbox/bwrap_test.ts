@@ -4,8 +4,14 @@
  */
 import { join } from "node:path";
 import { BwrapSandbox } from "../../src/sandbox/bwrap.ts";
-import { DEFAULT_LIMITS, type SandboxLimits } from "../../src/sandbox/types.ts";
-import { assert, assertEquals, assertFalse, assertStringIncludes } from "../assert.ts";
+import { DEFAULT_LIMITS, SandboxError, type SandboxLimits } from "../../src/sandbox/types.ts";
+import {
+  assert,
+  assertEquals,
+  assertFalse,
+  assertRejects,
+  assertStringIncludes,
+} from "../assert.ts";
 import { announceSkip, type DataDirFixture, dataDirFixture, removeFixture } from "./helpers.ts";
 
 const usable = await BwrapSandbox.available();
@@ -209,4 +215,22 @@ test("stdin is passed and the working directory must be inside", async (f, sb) =
     refused = true;
   }
   assert(refused);
+});
+
+Deno.test({
+  name: "bwrap: as root without a pids cgroup it refuses to run (fails closed)",
+  ignore: !usable || Deno.uid() !== 0,
+  fn: async () => {
+    const f = await dataDirFixture();
+    try {
+      const sb = new BwrapSandbox({ workspace: f.workspace, cgroups: false });
+      await assertRejects(
+        () => sb.run(sh("true"), FAST),
+        SandboxError,
+        "Cannot limit processes as root",
+      );
+    } finally {
+      await removeFixture(f);
+    }
+  },
 });
