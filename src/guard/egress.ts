@@ -556,7 +556,9 @@ const CREDENTIAL_HEADERS = ["authorization", "cookie", "proxy-authorization"];
 /**
  * `fetch` restricted by an egress policy: every hop is checked after DNS resolution and the
  * connection is pinned to the checked address (see the module comment). Redirects are
- * followed up to `maxRedirects`. Throws {@linkcode EgressRefusedError} when refused.
+ * followed up to `maxRedirects`, unless `init.redirect` is `"manual"`: then the 3xx response
+ * is returned and the caller's next call is checked again. Throws
+ * {@linkcode EgressRefusedError} when refused.
  *
  * The returned body must be read to the end or cancelled: that releases the pinned client.
  * Only replayable bodies (string, bytes, `URLSearchParams`, `FormData`, `Blob`) survive a
@@ -601,7 +603,8 @@ export async function guardedFetch(
       throw e;
     }
     const location = res.headers.get("location");
-    if (REDIRECTS.has(res.status) && location !== null) {
+    // `redirect: "manual"` from the caller: it follows redirects itself (and calls again).
+    if (REDIRECTS.has(res.status) && location !== null && init.redirect !== "manual") {
       await res.body?.cancel().catch(() => {});
       await pinned.close();
       if (hop >= max) {

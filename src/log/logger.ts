@@ -5,7 +5,7 @@
  * @module
  */
 import { FILE_MODE } from "../config/paths.ts";
-import { redact } from "./redact.ts";
+import { redact, redactString } from "./redact.ts";
 
 /** Severity, lowest first. */
 export type Level = "debug" | "info" | "warn" | "error";
@@ -57,7 +57,8 @@ export function createLogger(options: LoggerOptions = {}): Logger {
   function write(level: Level, component: string | undefined, msg: string, fields?: Fields): void {
     if (ORDER[level] < min) return;
     const safe = (fields ? redact(fields) : {}) as Fields;
-    const record = { ts: new Date().toISOString(), level, component, msg, ...safe };
+    const line = redactString(msg);
+    const record = { ts: new Date().toISOString(), level, component, msg: line, ...safe };
     if (file) file.writeSync(encoder.encode(JSON.stringify(record) + "\n"));
     if (terminal) terminal.writeSync(encoder.encode(humanLine(record, color)));
   }

@@ -1,6 +1,9 @@
 /**
  * The one redaction path for anything wirken writes to a log: `Secret` values and fields whose
- * names say they hold credentials become `[REDACTED]`.
+ * names say they hold credentials become `[REDACTED]`. When the gateway has installed a text
+ * scanner ({@linkcode setLogTextRedactor}: the guard's secret scanner over the vault), every
+ * logged string is also scanned, so a credential value inside a message or an error is
+ * replaced by `[REDACTED:<name>]`.
  *
  * @module
  */
@@ -15,9 +18,34 @@ export function isSensitiveKey(key: string): boolean {
   return SENSITIVE_KEY.test(key);
 }
 
+/** Anything that can redact secrets inside a text (the guard's `SecretScanner` is one). */
+export interface TextRedactor {
+  redactText(text: string): { text: string };
+}
+
+// Process-wide on purpose: loggers are created everywhere, the vault scanner exists once.
+let textRedactor: TextRedactor | undefined;
+
+/** Installs (or, with `undefined`, removes) the scanner applied to every logged string. */
+export function setLogTextRedactor(redactor: TextRedactor | undefined): void {
+  textRedactor = redactor;
+}
+
+/** `text` with secrets replaced when a scanner is installed; unchanged otherwise. */
+export function redactString(text: string): string {
+  if (!textRedactor) return text;
+  try {
+    return textRedactor.redactText(text).text;
+  } catch {
+    // A failing scanner must not take logging down, nor let the line out unscanned.
+    return "[REDACTED: scanner failed]";
+  }
+}
+
 /** A deep copy of `value` safe to log; cycles and depth beyond 8 are cut. */
 export function redact(value: unknown, depth = 0, seen = new WeakSet<object>()): unknown {
   if (isSecret(value)) return REDACTED;
+  if (typeof value === "string") return redactString(value);
   if (value === null || typeof value !== "object") {
     if (typeof value === "bigint") return value.toString();
     if (typeof value === "function" || typeof value === "symbol") return String(value);
@@ -27,7 +55,7 @@ export function redact(value: unknown, depth = 0, seen = new WeakSet<object>()):
   if (depth >= 8) return "[Truncated]";
   seen.add(value);
   if (value instanceof Error) {
-    return { name: value.name, message: value.message };
+    return { name: value.name, message: redactString(value.message) };
   }
   if (value instanceof Uint8Array) return `[${value.byteLength} bytes]`;
   if (Array.isArray(value)) return value.map((v) => redact(v, depth + 1, seen));

@@ -13,6 +13,7 @@
  */
 import { z } from "zod";
 import { defineTool, type Tool, type ToolContext } from "./types.ts";
+import { guardedFetch, type GuardedFetchOptions } from "../guard/egress.ts";
 
 /** Search backend settings (config `tools.webSearch`). */
 export interface SearchBackend {
@@ -36,6 +37,11 @@ export interface WebToolOptions {
   resolveHost?: (host: string) => Promise<string[]>;
   /** Tests only: skip the private-address check. */
   allowPrivateAddresses?: boolean;
+  /**
+   * The agent's egress allow-list: when set, web_fetch goes through `guardedFetch` (allow-list,
+   * address check after DNS, connection pinned to the checked address: no rebinding window).
+   */
+  egress?: (agentId: string) => GuardedFetchOptions;
 }
 
 /** Why a URL was refused. */
@@ -290,6 +296,10 @@ export function webTools(options: WebToolOptions): Tool[] {
     }),
     run: async (input, ctx) => {
       const signal = signalFor(ctx, options.timeoutMs);
+      const egress = options.egress?.(ctx.agentId);
+      const pageFetch: typeof fetch = egress
+        ? (u, init) => guardedFetch(u instanceof Request ? u.url : u, init, egress)
+        : doFetch;
       let current = input.url;
       for (let hop = 0; hop <= 5; hop++) {
         let url: URL;
@@ -301,7 +311,7 @@ export function webTools(options: WebToolOptions): Tool[] {
         }
         let res: Response;
         try {
-          res = await doFetch(url, {
+          res = await pageFetch(url, {
             signal,
             redirect: "manual",
             headers: { accept: "text/html,text/plain,application/json;q=0.9,*/*;q=0.5" },
