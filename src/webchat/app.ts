@@ -222,7 +222,7 @@ export function createWebChatApp(
       }))));
 
   app.post("/api/permissions/revoke", async (c) => {
-    const body = RevokeSchema.safeParse(await c.req.json().catch(() => null));
+    const body = RevokeSchema.safeParse(await readJson(c.req.raw.body));
     if (!body.success) return c.json({ error: "Expected {tool, agent}." }, 400);
     return read(c, async () => {
       await service.revokePermission(body.data.tool, body.data.agent);
@@ -264,6 +264,20 @@ export function createWebChatApp(
 
   app.notFound((c) => c.text("Not found\n", 404));
   return app;
+}
+
+/** Largest JSON request body; the API's bodies are a few short strings. */
+const MAX_JSON_BYTES = 16 * 1024;
+
+/** Reads a small JSON body; `null` when it is too long or not JSON (the schema then refuses). */
+async function readJson(body: ReadableStream<Uint8Array> | null): Promise<unknown> {
+  const bytes = await readCapped(body, MAX_JSON_BYTES);
+  if (!bytes) return null;
+  try {
+    return JSON.parse(new TextDecoder().decode(bytes));
+  } catch {
+    return null;
+  }
 }
 
 /** Reads a body up to `cap` bytes; `null` when it is longer (reading stops there). */

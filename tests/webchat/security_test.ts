@@ -189,6 +189,13 @@ Deno.test("webchat: state-changing requests need our Origin and the CSRF header"
     });
     assertEquals(bad.status, 400);
     await bad.body?.cancel();
+    const huge = await fetch(s.url + "/api/permissions/revoke", {
+      method: "POST",
+      headers: { cookie, origin, "x-wirken-csrf": csrf },
+      body: JSON.stringify({ tool: "x".repeat(100_000), agent: "default" }),
+    });
+    assertEquals(huge.status, 400);
+    await huge.body?.cancel();
   } finally {
     await s.close();
   }
