@@ -36,6 +36,8 @@ export interface EndpointInfo {
   name: string;
   /** Vault credential holding the key, named in the fix of an auth error. */
   credentialName?: string;
+  /** The fix shown for HTTP 404 (e.g. Ollama: pull the model first). */
+  notFoundFix?: string;
 }
 
 /**
@@ -114,8 +116,20 @@ export function errorFromStatus(
   const code = errorCode(body);
   const lower = body.toLowerCase();
   const name = endpoint.name;
-  if (status === 401 || status === 403) {
-    return new ProviderError("auth", `${name} rejected the API key (HTTP ${status}).`, {
+  if (status === 403) {
+    // 403 is usually a valid key without access to this model or region (Bedrock model access,
+    // organisation restrictions), so "bad key" would send the user the wrong way.
+    return new ProviderError(
+      "auth",
+      `${name} refused access (HTTP 403${code ? `: ${code}` : ""}).`,
+      {
+        status,
+        fix: "Check that this key or account may use this model (and region), or use another key.",
+      },
+    );
+  }
+  if (status === 401) {
+    return new ProviderError("auth", `${name} rejected the API key (HTTP 401).`, {
       status,
       fix: endpoint.credentialName
         ? `Store a valid key: wirken credentials add ${endpoint.credentialName}`
@@ -126,7 +140,10 @@ export function errorFromStatus(
     return new ProviderError(
       "not_found",
       `${name} does not know this model or endpoint (HTTP 404).`,
-      { status, fix: "Check the model id (`wirken status`) and the base URL." },
+      {
+        status,
+        fix: endpoint.notFoundFix ?? "Check the model id (`wirken status`) and the base URL.",
+      },
     );
   }
   if (status === 429 || status === 402) {

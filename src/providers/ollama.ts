@@ -101,7 +101,11 @@ function stopReason(reason: string | undefined): StopReason {
 /** Creates the Ollama provider. */
 export function createOllamaProvider(options: OllamaOptions = {}): Provider {
   const baseUrl = options.baseUrl ?? OLLAMA_BASE_URL;
-  const endpoint = { name: "Ollama", credentialName: "provider.ollama.api_key" };
+  const endpoint = {
+    name: "Ollama",
+    credentialName: "provider.ollama.api_key",
+    notFoundFix: "Pull the model first (`ollama pull <model>`); `ollama list` shows what is there.",
+  };
   checkEndpoint(baseUrl, endpoint);
   const http = new HttpClient(endpoint, options.http);
 

@@ -102,3 +102,13 @@ Deno.test({
     }
   },
 });
+
+Deno.test("http: 403 says access, not a bad key; Ollama's 404 says to pull the model", () => {
+  const denied = errorFromStatus(403, '{"__type":"AccessDeniedException"}', ep);
+  assertEquals(denied.message, "OpenAI refused access (HTTP 403: AccessDeniedException).");
+  const pull = errorFromStatus(404, '{"error":"model not found"}', {
+    name: "Ollama",
+    notFoundFix: "Pull the model first",
+  });
+  assertEquals(pull.fix, "Pull the model first");
+});
