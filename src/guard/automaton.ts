@@ -32,13 +32,16 @@ export class Automaton {
   /** Compiles `patterns`; duplicate symbol sequences keep the first tag. */
   constructor(alphabet: number, patterns: Iterable<PatternInput>) {
     this.alphabet = alphabet;
-    // Trie first, with transitions in a growable table (-1: none).
-    let cap = 1024;
+    // Trie first, with transitions in a table sized for the worst case up front (one state per
+    // pattern symbol), so building never copies it.
+    const list = [...patterns];
+    let cap = 1;
+    for (const p of list) cap += p.symbols.length;
     let goto = new Int32Array(cap * alphabet).fill(-1);
     let tag = new Int32Array(cap).fill(-1);
     let len = new Int32Array(cap);
     let count = 1;
-    for (const p of patterns) {
+    for (const p of list) {
       if (p.symbols.length === 0) continue;
       let s = 0;
       for (let i = 0; i < p.symbols.length; i++) {
