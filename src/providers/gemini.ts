@@ -58,6 +58,7 @@ const Chunk = z.object({
     content: z.object({ parts: z.array(Part).optional() }).optional(),
     finishReason: z.string().optional(),
   })).optional(),
+  promptFeedback: z.object({ blockReason: z.string().optional() }).optional(),
   usageMetadata: z.object({
     promptTokenCount: z.number().optional(),
     candidatesTokenCount: z.number().optional(),
@@ -191,6 +192,14 @@ export function createGeminiProvider(options: GeminiOptions): Provider {
         throw new ProviderError("unavailable", "Gemini reported an error mid-answer.", {
           fix: "Try again; if it persists, check the Gemini status page.",
         });
+      }
+      if (chunk.promptFeedback?.blockReason) {
+        // Gemini refused the prompt itself; no candidate will follow.
+        throw new ProviderError(
+          "bad_request",
+          `Gemini blocked this request (${chunk.promptFeedback.blockReason}).`,
+          { fix: "Rephrase the message, or adjust the model's safety settings." },
+        );
       }
       const cand = chunk.candidates?.[0];
       for (const part of cand?.content?.parts ?? []) {

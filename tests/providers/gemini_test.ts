@@ -1,5 +1,5 @@
 import { assertEquals } from "../assert.ts";
-import { startFakeServer } from "./fake_server.ts";
+import { sse, startFakeServer } from "./fake_server.ts";
 import { collect, FAST, providerSuite, runToolConversation } from "./harness.ts";
 import { geminiFixture, textStream } from "./gemini_fixture.ts";
 
@@ -91,6 +91,23 @@ Deno.test("gemini: usage reported", async () => {
     assertEquals(r.events.filter((e) => e.type === "usage"), [
       { type: "usage", inputTokens: 20, outputTokens: 7 },
     ]);
+  } finally {
+    await server.close();
+  }
+});
+
+Deno.test("gemini: a blocked prompt is a clear error, not a cut-off stream", async () => {
+  const server = startFakeServer();
+  try {
+    server.push({ chunks: sse({ data: { promptFeedback: { blockReason: "SAFETY" } } }) });
+    const p = geminiFixture.make(server.url, FAST);
+    let msg = "";
+    try {
+      await collect(p.chat({ model: "g", messages: [{ role: "user", content: "q" }] }));
+    } catch (e) {
+      msg = (e as Error).message;
+    }
+    assertEquals(msg, "Gemini blocked this request (SAFETY).");
   } finally {
     await server.close();
   }
