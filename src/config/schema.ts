@@ -266,6 +266,12 @@ export const ToolsSchema = z.strictObject({
     .describe(
       "Per-tool permission tiers; can only raise a tool above its built-in tier, never lower it.",
     ),
+  extraRoots: z.array(z.strictObject({
+    path: z.string().regex(/^\//, "an absolute path").describe("Folder outside the workspace."),
+    write: z.boolean().default(false).describe("Allow write_file/edit_file there (tier 3)."),
+  })).default([]).describe(
+    "Folders outside the workspace the file tools may use by absolute path: reading asks once (tier 2, remembered 30 days), writing asks every time (tier 3).",
+  ),
   approvalTimeoutSeconds: z.number().int().min(10).max(3600).default(300).describe(
     "How long an approval request waits before it expires as denied.",
   ),

@@ -49,11 +49,30 @@ export function effectiveTier(
   let tier: Tier = declared;
   const configured = policy.tiers?.[tool];
   if (configured !== undefined && configured > tier) tier = configured;
+  // An absolute path in a file tool may leave the workspace (config tools.extraRoots):
+  // reading there is tier 2, writing tier 3. (Absolute paths inside the workspace are raised
+  // too; relative paths never are.)
+  const path = pathOf(input);
+  if (path !== null && path.startsWith("/")) {
+    if (FILE_READ.has(tool) && tier < 2) tier = 2;
+    if (FILE_WRITE.has(tool)) tier = 3;
+  }
   if (tool === "exec" && tier < 3) {
     const command = commandOf(input);
     if (command !== null && DESTRUCTIVE.test(command)) tier = 3;
   }
   return tier;
+}
+
+const FILE_READ = new Set(["read_file", "list_dir", "search_files"]);
+const FILE_WRITE = new Set(["write_file", "edit_file"]);
+
+function pathOf(input: unknown): string | null {
+  if (typeof input === "object" && input !== null && "path" in input) {
+    const p = (input as { path: unknown }).path;
+    if (typeof p === "string") return p;
+  }
+  return null;
 }
 
 function commandOf(input: unknown): string | null {

@@ -53,7 +53,11 @@ export interface BuiltinDeps {
 export function builtinToolsFromConfig(config: Config, deps: BuiltinDeps): Tool[] {
   const t = config.tools;
   return builtinTools({
-    file: { readMaxBytes: t.readMaxBytes, writeMaxBytes: t.writeMaxBytes },
+    file: {
+      readMaxBytes: t.readMaxBytes,
+      writeMaxBytes: t.writeMaxBytes,
+      extraRoots: t.extraRoots,
+    },
     exec: deps.sandboxFor
       ? {
         sandboxFor: deps.sandboxFor,

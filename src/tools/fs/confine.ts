@@ -196,6 +196,8 @@ export interface WorkspaceOptions {
    * exactly there and prove the post-open check catches it.
    */
   afterResolve?: (abs: string) => Promise<void>;
+  /** Create the root when missing (default true; false for configured extra roots). */
+  create?: boolean;
 }
 
 /** The agent's workspace: every file tool goes through one of these. */
@@ -215,7 +217,7 @@ export class Workspace {
    * that is not a directory.
    */
   static async open(root: string, options: WorkspaceOptions = {}): Promise<Workspace> {
-    await Deno.mkdir(root, { recursive: true, mode: 0o700 });
+    if (options.create !== false) await Deno.mkdir(root, { recursive: true, mode: 0o700 });
     const real = await Deno.realPath(root);
     const info = await Deno.stat(real);
     if (!info.isDirectory) {

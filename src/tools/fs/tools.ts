@@ -18,6 +18,12 @@ export interface FileToolOptions {
   writeMaxBytes: number;
   /** Files visited by one search (default 5000). */
   searchMaxFiles?: number;
+  /**
+   * Folders outside the workspace reachable by absolute path (config `tools.extraRoots`).
+   * The same confinement applies inside each; the permission policy raises such calls to
+   * tier 2 (read) or tier 3 (write).
+   */
+  extraRoots?: readonly { path: string; write: boolean }[];
 }
 
 const relPath = z.string().min(1).max(4096);
@@ -27,6 +33,34 @@ async function workspaceOf(ctx: ToolContext): Promise<Workspace> {
     throw new ConfinementError("outside", "This agent has no workspace, so file tools are off.");
   }
   return await Workspace.open(ctx.workspace);
+}
+
+/**
+ * Where a path lives: the workspace (relative paths, or absolute ones inside it) or one of
+ * the configured extra roots (absolute paths only). Anything else is refused.
+ */
+async function locate(
+  ctx: ToolContext,
+  path: string,
+  write: boolean,
+  options: FileToolOptions,
+): Promise<Workspace> {
+  const ws = await workspaceOf(ctx);
+  if (!path.startsWith("/") || path === ws.root || path.startsWith(ws.root + "/")) return ws;
+  for (const extra of options.extraRoots ?? []) {
+    const root = extra.path.replace(/\/+$/, "") || "/";
+    if (path !== root && !path.startsWith(root + "/")) continue;
+    if (write && !extra.write) {
+      throw new ConfinementError("outside", `${root} is configured read-only for the file tools.`);
+    }
+    // Same confinement as the workspace: links out of the extra root are refused too.
+    const other = await Workspace.open(root, { create: false });
+    return other;
+  }
+  throw new ConfinementError(
+    "absolute-outside",
+    `${path} is outside the workspace and not in tools.extraRoots.`,
+  );
 }
 
 /** Turns a refusal into a result the model can act on (the loop would say "failed"). */
@@ -58,7 +92,7 @@ export function fileTools(options: FileToolOptions): Tool[] {
     }),
     run: (input, ctx) =>
       guarded(async () => {
-        const ws = await workspaceOf(ctx);
+        const ws = await locate(ctx, input.path, false, options);
         const r = await ws.readFile(input.path, options.readMaxBytes);
         if (isBinary(r.bytes)) {
           return { content: `${input.path} is a binary file (${r.size} bytes); not shown.` };
@@ -82,7 +116,7 @@ export function fileTools(options: FileToolOptions): Tool[] {
     }),
     run: (input, ctx) =>
       guarded(async () => {
-        const ws = await workspaceOf(ctx);
+        const ws = await locate(ctx, input.path, true, options);
         const r = await ws.writeFile(input.path, input.content, options.writeMaxBytes);
         return { content: `${r.created ? "Created" : "Wrote"} ${r.rel} (${r.bytes} bytes).` };
       }),
@@ -101,7 +135,7 @@ export function fileTools(options: FileToolOptions): Tool[] {
     }),
     run: (input, ctx) =>
       guarded(async () => {
-        const ws = await workspaceOf(ctx);
+        const ws = await locate(ctx, input.path, true, options);
         const r = await ws.readFile(input.path, options.writeMaxBytes);
         if (r.truncated) {
           return {
@@ -138,7 +172,7 @@ export function fileTools(options: FileToolOptions): Tool[] {
     }),
     run: (input, ctx) =>
       guarded(async () => {
-        const ws = await workspaceOf(ctx);
+        const ws = await locate(ctx, input.path ?? ".", false, options);
         const r = await ws.listDir(input.path ?? ".", 1000);
         if (r.entries.length === 0) return { content: `${r.rel} is empty.` };
         const lines = r.entries.map((e) =>
@@ -166,7 +200,9 @@ export function fileTools(options: FileToolOptions): Tool[] {
     }),
     run: (input, ctx) =>
       guarded(async () => {
-        const ws = await workspaceOf(ctx);
+        const ws = await locate(ctx, input.path ?? ".", false, options);
+        const home = (await workspaceOf(ctx)).root;
+        const shown = (rel: string) => (ws.root === home ? rel : `${ws.root}/${rel}`);
         const needle = input.query.toLowerCase();
         const where = input.in ?? "both";
         const max = input.max_results ?? 100;
@@ -185,7 +221,7 @@ export function fileTools(options: FileToolOptions): Tool[] {
             if (e.type !== "file") continue;
             visited++;
             if (where !== "content" && e.name.toLowerCase().includes(needle)) {
-              hits.push(`${rel} (name)`);
+              hits.push(`${shown(rel)} (name)`);
               continue;
             }
             if (where === "name" || e.size > options.readMaxBytes) continue;
@@ -194,7 +230,7 @@ export function fileTools(options: FileToolOptions): Tool[] {
             const lines = decoder.decode(r.bytes).split("\n");
             for (let i = 0; i < lines.length && hits.length < max; i++) {
               if (lines[i].toLowerCase().includes(needle)) {
-                hits.push(`${rel}:${i + 1}: ${lines[i].trim().slice(0, 200)}`);
+                hits.push(`${shown(rel)}:${i + 1}: ${lines[i].trim().slice(0, 200)}`);
               }
             }
           }
