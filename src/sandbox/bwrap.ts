@@ -200,15 +200,29 @@ export class BwrapSandbox implements Sandbox {
  * A command wrapper for long-running children (MCP servers with `sandbox: true`): the same
  * filesystem, namespace and capability rules as {@linkcode BwrapSandbox}, without the
  * per-command timeout. `shareNetwork` keeps the host network (an MCP server that calls an API
- * needs it; everything else stays confined). `bwrapPath` must be an absolute path.
+ * needs it; everything else stays confined). `bwrapPath` must be an absolute path; with
+ * `prlimitPath` and `limits`, memory and process rlimits apply too (no per-run cgroup: the
+ * child lives as long as the server).
  */
 export function bwrapWrapper(options: {
   workspace: string;
   bwrapPath: string;
   shareNetwork?: boolean;
   readOnlyPaths?: readonly string[];
+  prlimitPath?: string;
+  limits?: Pick<SandboxLimits, "memoryBytes" | "maxProcesses">;
 }): (argv: readonly string[]) => string[] {
+  const rlimits = options.prlimitPath && options.limits
+    ? [
+      options.prlimitPath,
+      `--data=${options.limits.memoryBytes}`,
+      `--nproc=${options.limits.maxProcesses}`,
+      "--core=0",
+      "--",
+    ]
+    : [];
   return (argv) => [
+    ...rlimits,
     options.bwrapPath,
     ...bwrapArgs(
       options.workspace,

@@ -88,3 +88,36 @@ export function sandboxProvider(
     return sandbox;
   };
 }
+
+/** What `wirken doctor` shows about the sandbox. */
+export interface SandboxStatus {
+  ok: boolean;
+  /** The backend `auto`/the configured value resolves to, or null when none works. */
+  kind: Sandbox["kind"] | null;
+  detail: string;
+}
+
+/** Probes which sandbox shell commands would use, without running anything in it. */
+export async function sandboxStatus(settings: SandboxSettings): Promise<SandboxStatus> {
+  if (settings.sandbox === "host") {
+    return { ok: true, kind: "host", detail: "host execution (no sandbox), opted in by config" };
+  }
+  if (settings.sandbox !== "docker") {
+    const { BwrapSandbox } = await import("./bwrap.ts");
+    if (await BwrapSandbox.available()) {
+      return { ok: true, kind: "bwrap", detail: "bubblewrap: no network, read-only system" };
+    }
+    if (settings.sandbox === "bwrap") {
+      return { ok: false, kind: null, detail: "bubblewrap is configured but cannot run here" };
+    }
+  }
+  const { DockerSandbox } = await import("./docker.ts");
+  const why = await DockerSandbox.unavailableReason(settings.docker.engine);
+  return why === null
+    ? {
+      ok: true,
+      kind: "docker",
+      detail: `${settings.docker.engine}, image ${settings.docker.image}`,
+    }
+    : { ok: false, kind: null, detail: `no sandbox for exec: ${why}` };
+}

@@ -4,7 +4,12 @@
 import { join } from "node:path";
 import { BwrapSandbox, bwrapWrapper } from "../../src/sandbox/bwrap.ts";
 import { HostSandbox } from "../../src/sandbox/host.ts";
-import { createSandbox, limitsFrom, type SandboxSettings } from "../../src/sandbox/select.ts";
+import {
+  createSandbox,
+  limitsFrom,
+  type SandboxSettings,
+  sandboxStatus,
+} from "../../src/sandbox/select.ts";
 import { DEFAULT_LIMITS, SandboxError } from "../../src/sandbox/types.ts";
 import { assert, assertEquals, assertFalse, assertRejects } from "../assert.ts";
 import { announceSkip, dataDirFixture, removeFixture } from "./helpers.ts";
@@ -99,5 +104,20 @@ Deno.test({
     } finally {
       await removeFixture(f);
     }
+  },
+});
+
+Deno.test({
+  name: "select: sandboxStatus reports what auto resolves to",
+  ignore: !bwrapOk,
+  fn: async () => {
+    assertEquals((await sandboxStatus(SETTINGS)).kind, "bwrap");
+    assertEquals((await sandboxStatus({ ...SETTINGS, sandbox: "host" })).kind, "host");
+    const none = await sandboxStatus({
+      ...SETTINGS,
+      sandbox: "docker",
+      docker: { engine: "podman", image: "x" },
+    });
+    assertEquals(none.ok, false);
   },
 });
