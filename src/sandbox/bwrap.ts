@@ -56,10 +56,14 @@ export function bwrapArgs(
   command: SandboxCommand,
   readOnlyPaths: readonly string[] = [],
   shareNetwork = false,
+  disableUserns = false,
 ): string[] {
   const args = [
     "--unshare-all",
     ...(shareNetwork ? ["--share-net"] : []),
+    // No nested user namespaces inside the sandbox: they are a large kernel attack surface
+    // (bwrap >= 0.8; needs its own user namespace, which maps our uid to itself).
+    ...(disableUserns ? ["--unshare-user", "--disable-userns"] : []),
     "--die-with-parent",
     "--new-session",
     "--cap-drop",
@@ -103,6 +107,31 @@ export function bwrapArgs(
   for (const [key, value] of Object.entries(command.env ?? {})) args.push("--setenv", key, value);
   args.push("--", ...command.argv);
   return args;
+}
+
+const userns = new Map<string, Promise<boolean>>();
+
+/** Whether this bwrap knows `--disable-userns` (0.8.0 and later); probed once per binary. */
+export function supportsDisableUserns(bin: string): Promise<boolean> {
+  let known = userns.get(bin);
+  if (!known) {
+    known = new Deno.Command(bin, {
+      args: [
+        "--unshare-all",
+        "--unshare-user",
+        "--disable-userns",
+        "--ro-bind",
+        "/",
+        "/",
+        "--",
+        "true",
+      ],
+      stdout: "null",
+      stderr: "null",
+    }).output().then((o) => o.success, () => false);
+    userns.set(bin, known);
+  }
+  return known;
 }
 
 function refusedAsRoot(why: string): SandboxError {
@@ -172,7 +201,13 @@ export class BwrapSandbox implements Sandbox {
       "--core=0",
       "--",
       bin,
-      ...bwrapArgs(this.#options.workspace, { ...command, cwd }, this.#options.readOnlyPaths),
+      ...bwrapArgs(
+        this.#options.workspace,
+        { ...command, cwd },
+        this.#options.readOnlyPaths,
+        false,
+        await supportsDisableUserns(bin),
+      ),
     ];
     try {
       const result = await runProcess({
@@ -211,6 +246,8 @@ export function bwrapWrapper(options: {
   readOnlyPaths?: readonly string[];
   prlimitPath?: string;
   limits?: Pick<SandboxLimits, "memoryBytes" | "maxProcesses">;
+  /** Pass the result of {@linkcode supportsDisableUserns} (the wrapper itself is synchronous). */
+  disableUserns?: boolean;
 }): (argv: readonly string[]) => string[] {
   const rlimits = options.prlimitPath && options.limits
     ? [
@@ -229,6 +266,7 @@ export function bwrapWrapper(options: {
       { argv },
       options.readOnlyPaths ?? [],
       options.shareNetwork ?? false,
+      options.disableUserns ?? false,
     ),
   ];
 }

@@ -3,7 +3,7 @@
  * never skip in CI; elsewhere they skip loudly when bwrap cannot create namespaces.
  */
 import { join } from "node:path";
-import { BwrapSandbox } from "../../src/sandbox/bwrap.ts";
+import { BwrapSandbox, supportsDisableUserns } from "../../src/sandbox/bwrap.ts";
 import { DEFAULT_LIMITS, SandboxError, type SandboxLimits } from "../../src/sandbox/types.ts";
 import {
   assert,
@@ -137,6 +137,15 @@ test("no capabilities and a private PID namespace", async (_f, sb) => {
   assertStringIncludes(r.stdout, "CapEff:\t0000000000000000");
   const count = Number(r.stdout.trim().split("\n").at(-1));
   assert(count < 10, `sees ${count} processes`);
+});
+
+test("no nested user namespaces (when bwrap supports --disable-userns)", async (_f, sb) => {
+  if (!(await supportsDisableUserns("/usr/bin/bwrap"))) {
+    announceSkip("nested-userns test", "this bwrap predates --disable-userns (0.8.0)");
+    return;
+  }
+  const r = await sb.run(sh("unshare -U true && echo NESTED"), FAST);
+  assertFalse(r.stdout.includes("NESTED"), r.stdout + r.stderr);
 });
 
 test("sleep 1000 is killed at the timeout", async (_f, sb) => {
