@@ -12,7 +12,7 @@ import { BwrapSandbox } from "../../src/sandbox/bwrap.ts";
 import { sandboxProvider } from "../../src/sandbox/select.ts";
 import { BUILTIN_TOOL_NAMES, builtinToolsFromConfig } from "../../src/tools/builtin.ts";
 import { formatExecResult } from "../../src/tools/exec.ts";
-import { type Tool, type ToolContext, toolJsonSchema } from "../../src/tools/types.ts";
+import { type ToolContext, toolJsonSchema } from "../../src/tools/types.ts";
 import { DEFAULT_LIMITS } from "../../src/sandbox/types.ts";
 import { answer, call, ScriptedProvider } from "../agent/fakes.ts";
 import type { AuditEventInput, AuditSink } from "../../src/audit/types.ts";
@@ -314,6 +314,3 @@ Deno.test("exec: host runs are labelled as such in the result", () => {
   }, DEFAULT_LIMITS);
   assertStringIncludes(text, "on the host, unsandboxed");
 });
-
-// Keeps the Tool type import used for readers of this file.
-export type { Tool };
