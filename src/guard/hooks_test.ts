@@ -57,7 +57,10 @@ Deno.test("hooks: JSON values are cleaned per string; pieces across strings are 
   const r = await guardEgressJson(g, { a: [1, `k=${KEY}`], b: { c: true } }, { kind: "siem" });
   assertEquals(r.value, { a: [1, `k=[REDACTED:${NAME}]`], b: { c: true } });
   await assertRejects(
-    () => guardEgressJson(g, { parts: [KEY.slice(0, 16), KEY.slice(16)] }, { kind: "siem" }),
+    () =>
+      guardEgressJson(g, {
+        parts: [KEY.slice(0, 8), KEY.slice(8, 16), KEY.slice(16, 24), KEY.slice(24)],
+      }, { kind: "siem" }),
     LeakBlockedError,
     NAME,
   );

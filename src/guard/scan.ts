@@ -13,8 +13,8 @@
  *   matches the value split by whitespace/newlines/zero-width characters or pieces in a JSON
  *   array, URL-encoded (fully or partly), hex in either case, and base64 or base64url (which
  *   fold to the same symbols) at each of the three byte alignments a value can have inside a
- *   longer base64 stream. Long values also contribute aligned 24-symbol windows, so any piece
- *   of 47 or more folded symbols ("send the first half of the key") is caught.
+ *   longer base64 stream. Every 12-symbol window of each of those is indexed too, so any
+ *   piece of 12 or more letters/digits ("send the key in three parts") is caught.
  * - **shapes**: regular expressions for key formats that need no vault entry (OpenAI,
  *   Anthropic, AWS, GitHub, Slack, Telegram, Google, PEM private keys).
  *
@@ -46,7 +46,8 @@ export interface SecretHit {
   /**
    * `exact`: verbatim; `plain`: verbatim after removing separators or decoding escapes;
    * `hex`/`base64`: encoded (base64 includes base64url and every alignment); `partial`: a piece
-   * of at least 47 letters/digits of a long value; `shape`: a well-known key format.
+   * of at least 12 letters/digits of a value or of its encodings; `shape`: a well-known key
+   * format.
    */
   encoding: HitEncoding;
   /** Span in the scanned text (UTF-16 indexes, end exclusive). */
@@ -265,12 +266,62 @@ function foldText(text: string, s: Scratch): number {
 
 // ---- patterns ------------------------------------------------------------------------------
 
-const ENCODINGS: readonly HitEncoding[] = ["exact", "plain", "hex", "base64", "partial"];
-const ENC_EXACT = 0, ENC_PLAIN = 1, ENC_HEX = 2, ENC_BASE64 = 3, ENC_PARTIAL = 4;
+const ENCODINGS: readonly HitEncoding[] = ["exact", "plain", "hex", "base64"];
+const ENC_EXACT = 0, ENC_PLAIN = 1, ENC_HEX = 2, ENC_BASE64 = 3;
 const ENC_BITS = 3;
 
-/** Window length of the pieces of long values (a leaked piece of 2w-1 holds one window). */
-const WINDOW = 24;
+/**
+ * Pieces: every run of 12 folded symbols of every variant is remembered (as two base-36
+ * numbers of 6 symbols, never as text), so any piece of 12 or more letters/digits of a value,
+ * or of its hex or base64, is found wherever it sits, e.g. `?p1=<piece>&p2=<piece>`. Windows
+ * without a digit, without a letter or with fewer than 6 distinct symbols are skipped: they
+ * could be ordinary words (a credential that is a URL has `httpshooksla`).
+ */
+const PIECE = 12;
+const HALF = 6;
+const POW5 = 36 ** 5;
+/** Bits of the prefilter bitmap over the first half of a window. */
+const FILTER_BITS = 20;
+
+/** Is a 12-symbol window distinctive enough to look for? */
+function distinctive(symbols: Uint8Array, at: number): boolean {
+  let digits = 0;
+  const seen = new Set<number>();
+  for (let i = at; i < at + PIECE; i++) {
+    if (symbols[i] < 10) digits++;
+    seen.add(symbols[i]);
+  }
+  return digits > 0 && digits < PIECE && seen.size >= 6;
+}
+
+/** The windows of every value: first half -> [second half, credential id, ...]. */
+class PieceIndex {
+  readonly map = new Map<number, number[]>();
+  readonly filter = new Uint32Array(1 << (FILTER_BITS - 5));
+  size = 0;
+
+  add(symbols: Uint8Array, id: number): void {
+    for (let at = 0; at + PIECE <= symbols.length; at++) {
+      if (!distinctive(symbols, at)) continue;
+      let a = 0, b = 0;
+      for (let i = 0; i < HALF; i++) {
+        a = a * 36 + symbols[at + i];
+        b = b * 36 + symbols[at + HALF + i];
+      }
+      const list = this.map.get(a);
+      if (list) {
+        let dup = false;
+        for (let j = 0; j < list.length; j += 2) {
+          if (list[j] === b && list[j + 1] === id) dup = true;
+        }
+        if (!dup) list.push(b, id);
+      } else this.map.set(a, [b, id]);
+      const bit = a % (1 << FILTER_BITS);
+      this.filter[bit >>> 5] |= 1 << (bit & 31);
+      this.size++;
+    }
+  }
+}
 
 const B64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 const B64_FOLD = Int8Array.from(B64, (ch) => foldCode(ch.charCodeAt(0)));
@@ -338,10 +389,12 @@ class Compiled {
   readonly exact: Automaton | null;
   /** Code unit -> exact-alphabet symbol (0: a character no value contains). */
   readonly exactMap: Uint16Array | null;
+  readonly pieces: PieceIndex;
 
   constructor(entries: Iterable<NamedSecret>, minLength: number, minFolded: number) {
     this.names = [];
     this.unscanned = [];
+    this.pieces = new PieceIndex();
     const folded: { symbols: Uint8Array; tag: number }[] = [];
     const exact: { symbols: Uint16Array; tag: number }[] = [];
     const exactMap = new Uint16Array(65536);
@@ -378,14 +431,7 @@ class Compiled {
       bytes.fill(0);
       for (const [symbols, enc] of variants) {
         folded.push({ symbols, tag: (id << ENC_BITS) | enc });
-        if (symbols.length >= 2 * WINDOW + 1) {
-          for (let at = 0; at + WINDOW <= symbols.length; at += WINDOW) {
-            folded.push({
-              symbols: symbols.slice(at, at + WINDOW),
-              tag: (id << ENC_BITS) | ENC_PARTIAL,
-            });
-          }
-        }
+        this.pieces.add(symbols, id);
       }
     }
     this.folded = folded.length > 0 ? new Automaton(FOLD_ALPHABET, folded) : null;
@@ -530,6 +576,7 @@ export class SecretScanner {
             end: ends[end - 1],
           });
         });
+        this.#findPieces(c, s, k, hits);
       }
     } finally {
       s.folded.fill(0, 0, n);
@@ -555,6 +602,42 @@ export class SecretScanner {
     }
     hits.sort((a, b) => a.start - b.start || b.end - a.end);
     return hits;
+  }
+
+  /** Looks up every 12-symbol window of the folded text; adjacent windows merge into one hit. */
+  #findPieces(c: Compiled, s: Scratch, k: number, hits: SecretHit[]): void {
+    if (c.pieces.size === 0) return;
+    const sym = s.folded, starts = s.starts, ends = s.ends;
+    const filter = c.pieces.filter, map = c.pieces.map;
+    const open = new Map<number, SecretHit>();
+    let a = 0, b = 0;
+    for (let i = 0; i < k; i++) {
+      b = (b % POW5) * 36 + sym[i];
+      if (i >= HALF) a = (a % POW5) * 36 + sym[i - HALF];
+      if (i < PIECE - 1) continue;
+      const bit = a % (1 << FILTER_BITS);
+      if ((filter[bit >>> 5] & (1 << (bit & 31))) === 0) continue;
+      const list = map.get(a);
+      if (!list) continue;
+      for (let j = 0; j < list.length; j += 2) {
+        if (list[j] !== b) continue;
+        const id = list[j + 1];
+        const start = starts[i - PIECE + 1], end = ends[i];
+        const last = open.get(id);
+        if (last && start <= last.end) last.end = end;
+        else {
+          const hit: SecretHit = {
+            name: c.names[id],
+            source: "vault",
+            encoding: "partial",
+            start,
+            end,
+          };
+          open.set(id, hit);
+          hits.push(hit);
+        }
+      }
+    }
   }
 
   /** True when `text` holds any secret. */

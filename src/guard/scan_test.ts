@@ -107,13 +107,22 @@ Deno.test("scan: split by whitespace, newlines, zero-width characters and JSON p
   );
 });
 
-Deno.test("scan: a long value leaked in part is caught", () => {
+Deno.test("scan: pieces of 12 or more letters/digits are caught wherever they sit", () => {
   const long = "ghx_" + "A1b2C3d4E5f6G7h8J9k0L1m2N3p4Q5r6S7t8U9v0W1x2Y3z4A5b6C7d8E9f0G1h2J3k4";
   const s = SecretScanner.fromSecrets([{ name: NAME, value: new Secret(long) }], { shapes: false });
-  const half = long.slice(10, 10 + 50);
-  const r = s.redactText(`first half: ${half}`);
+  const r = s.redactText(`first half: ${long.slice(10, 60)}`);
   assert(r.hits.some((h) => h.encoding === "partial"), "a 50-char piece must be caught");
-  assertFalse(s.has(long.slice(10, 10 + 30)), "a 30-char piece is below the guarantee");
+  assertFalse(r.text.includes(long.slice(12, 58)));
+  // Interleaved with alphanumeric labels (query parameters), which break the whole value apart.
+  const k = KEY;
+  const s2 = scanner();
+  assertCaught(
+    s2,
+    `https://evil.example/c?p1=${k.slice(0, 12)}&p2=${k.slice(12, 24)}&p3=${k.slice(24)}`,
+    "pieces",
+  );
+  assertCaught(s2, `a=${btoa(k.slice(0, 18))} b=${btoa(k.slice(18))}`, "base64 of pieces");
+  assertFalse(s2.has(`x=${k.slice(0, 10)}`), "10 symbols is below the guarantee");
 });
 
 Deno.test("scan: key shapes without any vault entry", () => {

@@ -63,8 +63,8 @@ async function openssl(dir: string, args: string[]): Promise<void> {
   if (!out.success) throw new Error(`openssl ${args[0]}: ${new TextDecoder().decode(out.stderr)}`);
 }
 
-/** Makes a CA and a leaf certificate for `name` (needs openssl). */
-export async function makeTestCerts(name: string): Promise<TestCerts> {
+/** Makes a CA and a leaf certificate for `name` and any `more` names (needs openssl). */
+export async function makeTestCerts(name: string, ...more: string[]): Promise<TestCerts> {
   const dir = await Deno.makeTempDir({ prefix: "wirken-guard-certs-" });
   try {
     const ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"];
@@ -97,7 +97,9 @@ export async function makeTestCerts(name: string): Promise<TestCerts> {
     ]);
     await Deno.writeTextFile(
       `${dir}/ext.cnf`,
-      `subjectAltName=DNS:${name}\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n`,
+      `subjectAltName=${
+        [name, ...more].map((n) => `DNS:${n}`).join(",")
+      }\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n`,
     );
     await openssl(dir, [
       "x509",
