@@ -76,8 +76,27 @@ export interface ApprovalAnswer {
   /** The user answering. */
   sender: string;
   channel: string;
-  /** The conversation's session: an answer only counts in the conversation that was asked. */
-  session: string;
+  /**
+   * Where the answer was written: the session id (`channel:conversation:agent`), or the
+   * conversation id when the caller has not bound an agent yet (the router answers approval
+   * replies before dispatch, since the asking turn holds the session). An answer only counts
+   * in the conversation that was asked.
+   */
+  session?: string;
+  conversation?: string;
+}
+
+/** True when `answer` comes from the conversation of `pending`. */
+export function sameConversation(
+  pending: { channel: string; session: string },
+  answer: { channel: string; session?: string; conversation?: string },
+): boolean {
+  if (pending.channel !== answer.channel) return false;
+  if (answer.session !== undefined) return pending.session === answer.session;
+  if (answer.conversation === undefined) return false;
+  // Session ids are channel:conversation:agent; agent ids never contain ':'.
+  const prefix = `${answer.channel}:${answer.conversation}:`;
+  return pending.session.startsWith(prefix) && !pending.session.slice(prefix.length).includes(":");
 }
 
 /** What happened to an answer, with a line to send back. */
@@ -296,7 +315,7 @@ export class ApprovalBroker {
     if (!pending || pending.status !== "pending" || this.#now() >= pending.expiresAt) {
       return { accepted: false, message: `There is no waiting request with code ${answer.code}.` };
     }
-    if (pending.channel !== answer.channel || pending.session !== answer.session) {
+    if (!sameConversation(pending, answer)) {
       await this.#audit({
         kind: "auth.failure",
         channel: answer.channel,
@@ -340,7 +359,13 @@ export class ApprovalBroker {
    * normal message), otherwise the outcome to reply with.
    */
   async handleReply(
-    message: { channel: string; session: string; sender: string; text: string },
+    message: {
+      channel: string;
+      session?: string;
+      conversation?: string;
+      sender: string;
+      text: string;
+    },
   ): Promise<AnswerOutcome | null> {
     const parsed = parseReply(message.text);
     if (!parsed) return null;
@@ -349,6 +374,7 @@ export class ApprovalBroker {
       sender: message.sender,
       channel: message.channel,
       session: message.session,
+      conversation: message.conversation,
     });
   }
 

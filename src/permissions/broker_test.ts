@@ -2,7 +2,7 @@ import { join } from "node:path";
 import type { AuditEventInput, AuditSink } from "../audit/types.ts";
 import type { PermissionRequest } from "../agent/loop.ts";
 import { assert, assertEquals, assertStringIncludes } from "../../tests/assert.ts";
-import { ApprovalBroker, type ApprovalPrompt, parseReply } from "./broker.ts";
+import { ApprovalBroker, type ApprovalPrompt, parseReply, sameConversation } from "./broker.ts";
 import { effectiveTier, REMEMBER_MS, scopeOf } from "./policy.ts";
 import { PermissionStore } from "./store.ts";
 
@@ -352,4 +352,44 @@ Deno.test("reply parsing and scopes", () => {
   assertEquals(scopeOf("exec", { command: "ls | sh" }), "cmd:ls | sh");
   assertEquals(scopeOf("web_fetch", { url: "https://a.example/x?y" }), "origin:https://a.example");
   assertEquals(scopeOf("read_file", { path: "docs/a.md" }), "path:docs");
+});
+
+Deno.test("an answer can name the conversation instead of the session (before dispatch)", async () => {
+  const h = await harness();
+  try {
+    const pending = h.broker.check(req());
+    await new Promise((r) => setTimeout(r, 30));
+    const code = h.prompts[0].code;
+    const wrong = await h.broker.handleReply({
+      channel: "telegram",
+      conversation: "4",
+      sender: "alice",
+      text: `approve ${code}`,
+    });
+    assertEquals(wrong?.accepted, false, "a prefix of the conversation id is not it");
+    const right = await h.broker.handleReply({
+      channel: "telegram",
+      conversation: "42",
+      sender: "alice",
+      text: `approve ${code}`,
+    });
+    assertEquals(right?.accepted, true);
+    assertEquals(await pending, "allow");
+    assertEquals(
+      sameConversation({ channel: "t", session: "t:a:b:agent" }, {
+        channel: "t",
+        conversation: "a:b",
+      }),
+      true,
+    );
+    assertEquals(
+      sameConversation({ channel: "t", session: "t:a:b:agent" }, {
+        channel: "t",
+        conversation: "a",
+      }),
+      false,
+    );
+  } finally {
+    await done(h);
+  }
 });
