@@ -59,8 +59,15 @@ export async function startAdapterHost(o: AdapterHostOptions): Promise<AdapterHo
   const log = o.log;
   async function onInbound(event: InboundEvent): Promise<void> {
     const m = event.message;
+    // The address comes from the handle, which the IPC server minted from the authenticated
+    // connection: the router never sees a channel the adapter merely claimed.
     const answer = await o.dispatch(
-      { channel: event.channel, conversation: m.conversationId, sender: m.senderId, text: m.text },
+      {
+        channel: event.handle.channel,
+        conversation: event.handle.conversationId,
+        sender: m.senderId,
+        text: m.text,
+      },
       event.handle,
     );
     const text = answer.status === "answered"
