@@ -278,7 +278,9 @@ export async function startIpcServer(options: IpcServerOptions): Promise<IpcServ
           channel: "",
           heartbeatIntervalMs: 0,
         }).catch(() => {});
-        await Promise.race([told, new Promise((r) => setTimeout(r, 100))]);
+        let timer: ReturnType<typeof setTimeout> | undefined;
+        await Promise.race([told, new Promise((r) => (timer = setTimeout(r, 100)))]);
+        clearTimeout(timer);
       }
       try {
         conn.close();
