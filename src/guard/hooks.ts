@@ -15,7 +15,7 @@ import { WirkenError } from "../errors.ts";
 import type { ChatMessage, ChatRequest, Provider } from "../providers/types.ts";
 import type { Tool, ToolResult } from "../tools/types.ts";
 import type { EgressRefusedError } from "./egress.ts";
-import type { SecretHit, SecretScanner } from "./scan.ts";
+import { applyRedactions, type SecretHit, type SecretScanner } from "./scan.ts";
 import { sourceKindOfTool, type UntrustedTracker } from "./untrusted.ts";
 
 /** Where outgoing data goes. */
@@ -135,6 +135,63 @@ export async function guardEgressText(
   const r = ready(g).redactText(text);
   if (r.hits.length > 0) await auditLeak(g, where, r.hits, "redacted");
   return r;
+}
+
+/** Text sent in pieces (a streamed reply), guarded: see {@linkcode createStreamGuard}. */
+export interface StreamGuard {
+  /** Adds a delta; returns the text that is safe to send now (often empty). */
+  push(delta: string): string;
+  /** Ends the stream: returns the rest, redacted, and audits everything found once. */
+  end(): Promise<string>;
+  /** Hits so far. */
+  readonly hits: readonly SecretHit[];
+}
+
+/**
+ * Guards a streamed reply. The last `holdback` characters (default 64) are held back until
+ * more text arrives, and a secret straddling the boundary is held until it is complete. Why
+ * that suffices: a value of up to `holdback` characters written in one piece is complete
+ * before any of it is sent, and of a longer or scattered one at most 11 letters/digits can go
+ * out unrecognised, because any 12 of them are found as a piece.
+ */
+export function createStreamGuard(
+  g: LeakGuard,
+  where: GuardWhere,
+  holdback = 64,
+): StreamGuard {
+  const scanner = ready(g);
+  const hits: SecretHit[] = [];
+  let pending = "";
+  return {
+    hits,
+    push(delta: string): string {
+      pending += delta;
+      if (pending.length <= holdback) return "";
+      const found = scanner.scan(pending);
+      let cut = pending.length - holdback;
+      for (let moved = true; moved;) {
+        moved = false;
+        for (const h of found) {
+          if (h.start < cut && h.end > cut) {
+            cut = h.end;
+            moved = true;
+          }
+        }
+      }
+      const done = found.filter((h) => h.end <= cut);
+      hits.push(...done);
+      const out = applyRedactions(pending.slice(0, cut), done);
+      pending = pending.slice(cut);
+      return out;
+    },
+    async end(): Promise<string> {
+      const r = scanner.redactText(pending);
+      pending = "";
+      hits.push(...r.hits);
+      if (hits.length > 0) await auditLeak(g, where, hits, "redacted");
+      return r.text;
+    },
+  };
 }
 
 /** Redacts every string inside `value` (deep copy); object keys are kept as they are. */

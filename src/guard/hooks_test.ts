@@ -7,6 +7,7 @@ import { Secret } from "../secret.ts";
 import { defineTool } from "../tools/types.ts";
 import { z } from "zod";
 import {
+  createStreamGuard,
   guardEgressJson,
   guardEgressText,
   guardProvider,
@@ -190,4 +191,27 @@ Deno.test("hooks: with a scanner installed, log lines and fields are scanned too
   } finally {
     await Deno.remove(file2);
   }
+});
+
+Deno.test("hooks: a streamed reply never sends a secret, whatever the delta boundaries", async () => {
+  const { audit, g, scanner } = setup();
+  const reply = `Sure. Raw: ${KEY}. Base64: ${btoa(KEY)}. Pieces: ${KEY.slice(0, 13)} ... ` +
+    `${KEY.slice(13, 26)} and ${KEY.slice(26)}. ${"Plenty of ordinary text follows. ".repeat(5)}`;
+  for (const size of [1, 2, 3, 7, 16, 100]) {
+    const stream = createStreamGuard(g, { kind: "reply", channel: "webchat" });
+    let sent = "";
+    for (let i = 0; i < reply.length; i += size) sent += stream.push(reply.slice(i, i + size));
+    sent += await stream.end();
+    assertEquals(scanner.scan(sent), [], `size ${size}`);
+    assertFalse(sent.includes(KEY.slice(0, 12)), `size ${size}: ${sent}`);
+    assertFalse(sent.includes(btoa(KEY).slice(4, 20)), `size ${size}`);
+    assert(sent.endsWith("Plenty of ordinary text follows. "), "ordinary text arrives whole");
+  }
+  const clean = createStreamGuard(g, { kind: "reply" });
+  const text = "Nothing secret here, just a long enough answer to pass the holdback window.";
+  let out = "";
+  for (const ch of text) out += clean.push(ch);
+  out += await clean.end();
+  assertEquals(out, text);
+  assertEquals(audit.events.length, 6, "one audit event per guarded stream with a leak");
 });

@@ -656,8 +656,11 @@ export class SecretScanner {
   }
 }
 
-/** Replaces the merged spans of `hits` (sorted by start) in `text`. */
-function applyRedactions(text: string, hits: readonly SecretHit[]): string {
+/**
+ * Replaces the merged spans of `hits` (from {@linkcode SecretScanner.scan} of this `text`,
+ * sorted by start) with `[REDACTED:<name>]`.
+ */
+export function applyRedactions(text: string, hits: readonly SecretHit[]): string {
   const parts: string[] = [];
   let at = 0;
   let i = 0;
