@@ -1,0 +1,93 @@
+import { assert, assertEquals } from "../../tests/assert.ts";
+import { Secret } from "../secret.ts";
+import {
+  type AdapterBundle,
+  type ByteSource,
+  encodeBundle,
+  MAX_BUNDLE_BYTES,
+  readBundle,
+} from "./bundle.ts";
+import { IpcError } from "./errors.ts";
+
+function source(bytes: Uint8Array, chunk = 5): ByteSource & { consumed(): number } {
+  let pos = 0;
+  return {
+    read(p) {
+      if (pos >= bytes.length) return Promise.resolve(null);
+      const n = Math.min(chunk, p.length, bytes.length - pos);
+      p.set(bytes.subarray(pos, pos + n));
+      pos += n;
+      return Promise.resolve(n);
+    },
+    consumed: () => pos,
+  };
+}
+
+const bundle = (): AdapterBundle => ({
+  version: 1,
+  channel: "slack",
+  socketPath: "/d/sockets/gateway.sock",
+  adapterKey: new Secret("a2V5"),
+  credentials: new Map([["channel.slack.bot_token", new Secret("xoxb-1")]]),
+  isolation: "process",
+  grants: { net: ["slack.com:443"], read: ["/d/sockets"], write: ["/d/sockets"], env: [] },
+  driver: "channel",
+});
+
+async function rejects(bytes: Uint8Array, includes: string): Promise<void> {
+  try {
+    await readBundle(source(bytes));
+  } catch (e) {
+    assert(e instanceof IpcError, String(e));
+    assert(e.message.includes(includes), e.message);
+    return;
+  }
+  throw new Error(`expected "${includes}"`);
+}
+
+Deno.test("bundle: round trip, and nothing after it is consumed", async () => {
+  const bytes = encodeBundle(bundle());
+  const src = source(new Uint8Array([...bytes, 1, 2, 3]), 1000);
+  const got = await readBundle(src);
+  assertEquals(src.consumed(), bytes.length);
+  assertEquals(got.channel, "slack");
+  assertEquals(got.adapterKey.reveal(), "a2V5");
+  assertEquals(got.credentials.get("channel.slack.bot_token")?.reveal(), "xoxb-1");
+  assertEquals(got.grants.net, ["slack.com:443"]);
+  // The credentials never print.
+  assert(!JSON.stringify([...got.credentials]).includes("xoxb"));
+});
+
+Deno.test("bundle: bad magic, version, oversize length, truncation, bad JSON, extra keys", async () => {
+  const good = encodeBundle(bundle());
+  await rejects(new Uint8Array([0x58, ...good.subarray(1)]), "not an adapter bundle");
+  const v2 = good.slice();
+  v2[4] = 2;
+  await rejects(v2, "version 2");
+  const huge = good.slice(0, 9);
+  new DataView(huge.buffer).setUint32(5, MAX_BUNDLE_BYTES + 1, false);
+  await rejects(huge, "exceeds");
+  await rejects(good.subarray(0, good.length - 1), "stdin ended");
+  const junk = new TextEncoder().encode("{not json");
+  const framed = new Uint8Array([...good.subarray(0, 5), 0, 0, 0, junk.length, ...junk]);
+  await rejects(framed, "not JSON");
+  const extra = new TextEncoder().encode(JSON.stringify({ version: 1, evil: true }));
+  await rejects(
+    new Uint8Array([...good.subarray(0, 5), 0, 0, 0, extra.length, ...extra]),
+    "invalid adapter bundle",
+  );
+});
+
+Deno.test("bundle: encoding refuses more than the cap", () => {
+  const b = bundle();
+  for (let i = 0; i < 8; i++) {
+    b.credentials.set(`channel.slack.x${i}`, new Secret("y".repeat(9000)));
+  }
+  let threw = false;
+  try {
+    encodeBundle(b);
+  } catch (e) {
+    threw = e instanceof IpcError;
+  }
+  assert(threw);
+});
