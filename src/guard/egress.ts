@@ -504,7 +504,12 @@ interface PinnedClient {
 function pinnedClient(url: URL, target: EgressTarget, caCerts?: string[]): PinnedClient {
   if (url.protocol === "http:") {
     const client = Deno.createHttpClient({
-      proxy: { transport: "tcp", hostname: target.address, port: target.port },
+      // The transport parses "host:port" as a URI authority: IPv6 needs its brackets.
+      proxy: {
+        transport: "tcp",
+        hostname: target.family === 6 ? `[${target.address}]` : target.address,
+        port: target.port,
+      },
       poolMaxIdlePerHost: 0,
       caCerts,
     });

@@ -318,3 +318,43 @@ Deno.test("egress: the config allow-list is global plus the agent's own; bad ent
   assert(e instanceof EgressConfigError);
   assertStringIncludes(e.message, '"exa mple.com"');
 });
+
+const hasIPv6 = (() => {
+  try {
+    Deno.listen({ hostname: "::1", port: 0 }).close();
+    return true;
+  } catch {
+    return false;
+  }
+})();
+
+Deno.test({
+  name: "egress: IPv6 literals and names resolving to IPv6 connect to the pinned address",
+  ignore: !hasIPv6,
+  async fn() {
+    const s = Deno.serve({ hostname: "::1", port: 0, onListen() {} }, () => new Response("v6"));
+    try {
+      const port = s.addr.port;
+      const direct = await guardedFetch(`http://[::1]:${port}/`, {}, {
+        policy: new EgressPolicy([`[::1]:${port}`]),
+      });
+      assertEquals(await direct.text(), "v6");
+      const named = await guardedFetch(`http://six.test:${port}/`, {}, {
+        policy: new EgressPolicy(["six.test", "::1"]),
+        resolve: tableResolver({ "six.test": ["::1"] }),
+      });
+      assertEquals(await named.text(), "v6");
+      await assertRejects(
+        () =>
+          guardedFetch(`http://six.test:${port}/`, {}, {
+            policy: new EgressPolicy(["six.test"]),
+            resolve: tableResolver({ "six.test": ["::1"] }),
+          }),
+        EgressRefusedError,
+        "resolves to ::1, which is a loopback address",
+      );
+    } finally {
+      await s.shutdown();
+    }
+  },
+});
