@@ -4,10 +4,13 @@
  * that follows from it: once such content entered, a remembered approval no longer counts,
  * because the model may be acting on the content's instructions rather than the user's.
  *
- * Taint is kept per session and, by default, survives the end of the turn: the untrusted text
- * stays in the history the model reads on later turns, so an instruction planted on turn 1 can
- * fire on turn 2. `clear` forgets it (new session, history reset). Held in memory only: after
- * a restart every session starts clean, which errs toward the remembered approval but never
+ * Sources are kept per session. What counts for approvals: any untrusted content of the current
+ * turn (the issue's rule), plus content flagged as a suspected injection in ANY earlier turn of
+ * the session, because it stays in the history the model reads and an instruction planted on
+ * turn 1 can fire on turn 2. `sessionWide: true` makes every source count for the whole
+ * session. A gateway that never calls `beginTurn` gets session-wide behaviour (fail-safe).
+ * `clear` forgets a session (new conversation, history reset). Held in memory only: after a
+ * restart every session starts clean, which errs toward the remembered approval but never
  * toward running anything that would otherwise have been refused.
  *
  * @module
@@ -124,8 +127,8 @@ export function sourceKindOfTool(tool: string): UntrustedKind {
 export interface UntrustedTrackerOptions {
   /** Where suspected injections are recorded (never blocks; failures are swallowed). */
   audit?: AuditSink;
-  /** Keep taint after the turn that brought it (default true; see the module comment). */
-  persistAcrossTurns?: boolean;
+  /** Every source counts until `clear`, not only this turn's (default false; see above). */
+  sessionWide?: boolean;
   /** Sources kept per session (oldest dropped; default 20). */
   maxSources?: number;
   now?: () => number;
@@ -171,7 +174,6 @@ export class UntrustedTracker {
     ctx: TaintContext & { sender: string; senderIsOwner: boolean; text?: string },
   ): Promise<void> {
     const s = this.#state(ctx.session);
-    if (!(this.#o.persistAcrossTurns ?? true)) s.sources = [];
     s.turnStart = s.sources.length;
     if (!ctx.senderIsOwner) {
       await this.record(ctx, { kind: "message", label: `message from ${ctx.sender}` }, ctx.text);
@@ -229,13 +231,17 @@ export class UntrustedTracker {
   }
 
   /**
-   * The source to name in an approval prompt: the most recent one flagged as an injection,
-   * else the most recent one; undefined when the session holds no untrusted content.
+   * The untrusted source that makes remembered approvals not apply now, to name in the prompt:
+   * the most recent suspected injection of the session, else the most recent source of this
+   * turn (of the session with `sessionWide`); undefined when there is none.
    */
   taintOf(session: string): UntrustedSource | undefined {
-    const list = this.sources(session);
+    const s = this.#sessions.get(session);
+    if (!s) return undefined;
+    const list = s.sources;
     for (let i = list.length - 1; i >= 0; i--) if (list[i].injection) return list[i];
-    return list[list.length - 1];
+    const from = this.#o.sessionWide ? 0 : s.turnStart;
+    return list.length > from ? list[list.length - 1] : undefined;
   }
 
   /** Forgets a session's taint (new conversation, history reset). */

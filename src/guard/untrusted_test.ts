@@ -62,7 +62,7 @@ Deno.test("untrusted: a fetched page taints the session; remembered approvals st
     { applies: true },
     "sessions are separate",
   );
-  // The taint survives into the next turn (the page is still in the history)...
+  // A suspected injection survives into the next turn (the page is still in the history)...
   await t.beginTurn({ ...ctx, sender: "owner", senderIsOwner: true });
   assertEquals(rememberedApprovalApplies(t, "s1", 3).applies, false);
   // ...until the session is cleared.
@@ -73,14 +73,26 @@ Deno.test("untrusted: a fetched page taints the session; remembered approvals st
   assertEquals(audit.events[0].payload?.label, "https://x.com/post");
 });
 
-Deno.test("untrusted: a message from a non-owner taints the turn; per-turn mode resets", async () => {
-  const t = new UntrustedTracker({ persistAcrossTurns: false });
+Deno.test("untrusted: a non-owner message taints its turn; plain content does not outlive it", async () => {
+  const t = new UntrustedTracker();
   await t.beginTurn({ session: "g", sender: "stranger", senderIsOwner: false, text: "hi all" });
   const d = rememberedApprovalApplies(t, "g", 2);
   assert(!d.applies);
   assertStringIncludes(d.note, "a message from someone else (message from stranger)");
   await t.beginTurn({ session: "g", sender: "owner", senderIsOwner: true });
   assertEquals(rememberedApprovalApplies(t, "g", 2), { applies: true });
+  await t.record({ session: "g" }, { kind: "file", label: "notes.md" }, "shopping list");
+  assertEquals(rememberedApprovalApplies(t, "g", 2).applies, false, "this turn's file counts");
+  await t.beginTurn({ session: "g", sender: "owner", senderIsOwner: true });
+  assertEquals(rememberedApprovalApplies(t, "g", 2), { applies: true });
+  assertEquals(t.sources("g").length, 2, "the session still lists them");
+  // sessionWide: everything counts until the session is cleared.
+  const wide = new UntrustedTracker({ sessionWide: true });
+  await wide.record({ session: "w" }, { kind: "tool", label: "list_dir" }, "a.txt");
+  await wide.beginTurn({ session: "w", sender: "owner", senderIsOwner: true });
+  assertEquals(rememberedApprovalApplies(wide, "w", 2).applies, false);
+  wide.clear("w");
+  assertEquals(rememberedApprovalApplies(wide, "w", 2), { applies: true });
 });
 
 Deno.test("untrusted: the injection-flagged source is named even after many later sources", async () => {
