@@ -48,6 +48,11 @@ export interface LeakGuard {
   audit?: AuditSink;
   /** Rebuild the scanner first when the vault changed (default true; metadata-only check). */
   refresh?: boolean;
+  /**
+   * Look at the vault's metadata at most this often (default 1000 ms). Call
+   * `scanner.refresh()` right after changing a credential to skip the wait.
+   */
+  refreshEveryMs?: number;
 }
 
 /** A value could not be cleaned without breaking its structure, so it must not be sent. */
@@ -112,7 +117,7 @@ async function auditLeak(
 }
 
 function ready(g: LeakGuard): SecretScanner {
-  if (g.refresh ?? true) g.scanner.refreshIfChanged();
+  if (g.refresh ?? true) g.scanner.refreshIfChanged(g.refreshEveryMs ?? 1000);
   return g.scanner;
 }
 

@@ -231,6 +231,8 @@ Deno.test("scan: refreshIfChanged follows the store (add, rotate, remove)", () =
   assert(s.refreshIfChanged());
   assert(s.has(second));
   store.remove("a");
+  assertFalse(s.refreshIfChanged(60_000), "looked less than a minute ago: no look now");
+  assert(s.has(KEY));
   assert(s.refreshIfChanged());
   assertFalse(s.has(KEY), "a removed credential is no longer matched");
 });
