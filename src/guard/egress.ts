@@ -403,6 +403,8 @@ function startTunnel(
   const expected = `Basic ${btoa(`wirken:${token}`)}`;
   const conns = new Set<Deno.Conn>();
   const tasks = new Set<Promise<void>>();
+  // Aborts connects still pending at close, so closing never waits for a connect timeout.
+  const aborter = new AbortController();
   const enc = new TextEncoder();
   const answer = async (conn: Deno.Conn, status: string, reason = "") => {
     const body = reason ? `${reason}\n` : "";
@@ -439,7 +441,11 @@ function startTunnel(
         throw e;
       }
       try {
-        upstream = await Deno.connect({ hostname: target.address, port: target.port });
+        upstream = await Deno.connect({
+          hostname: target.address,
+          port: target.port,
+          signal: aborter.signal,
+        });
       } catch {
         return await answer(conn, "502 Bad Gateway");
       }
@@ -481,6 +487,7 @@ function startTunnel(
     async close() {
       if (closed) return;
       closed = true;
+      aborter.abort();
       try {
         listener.close();
       } catch { /* closed */ }

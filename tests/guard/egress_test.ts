@@ -358,3 +358,20 @@ Deno.test({
     }
   },
 });
+
+Deno.test("egress: an aborted HTTPS request to an unreachable address ends promptly", async () => {
+  const policy = new EgressPolicy(["blackhole.test", "10.255.255.1"]);
+  const resolve = tableResolver({ "blackhole.test": ["10.255.255.1"] });
+  const ac = new AbortController();
+  const timer = setTimeout(() => ac.abort(), 300);
+  const t0 = performance.now();
+  try {
+    await assertRejects(
+      () => guardedFetch("https://blackhole.test/", { signal: ac.signal }, { policy, resolve }),
+      Error,
+    );
+  } finally {
+    clearTimeout(timer);
+  }
+  assert(performance.now() - t0 < 5000, "closing the tunnel does not wait for a connect timeout");
+});
