@@ -28,6 +28,15 @@ Deno.test("100-deep nesting is cut at 64", () => {
   const bytes = messageFromWords(words);
   assertThrows(() => validateMessage(bytes), FrameError, "nesting deeper than 64");
   assertThrows(() => decodeFrame(bytes), FrameError, "nesting");
+  // The limit is exactly 64 levels: 64 nested structs pass the structural check, 65 do not.
+  const nested = (n: number) => {
+    const w: Word[] = [];
+    for (let i = 0; i < n; i++) w.push(structPtr(0, 0, 1));
+    w.push([0, 0]);
+    return messageFromWords(w);
+  };
+  validateMessage(nested(64));
+  assertThrows(() => validateMessage(nested(65)), FrameError, "nesting deeper than 64");
 });
 
 Deno.test("a pointer loop is rejected", () => {
