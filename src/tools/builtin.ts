@@ -47,6 +47,11 @@ export interface BuiltinDeps {
   sandboxFor?: (workspace: string) => Promise<Sandbox>;
   /** Reads a vault credential by name (the Brave search key). */
   getCredential?: (name: string) => Promise<string>;
+  /**
+   * The agent's egress options for web_fetch (allow-list, pinned connections), e.g.
+   * `(agent) => ({ policy: egressPolicyFor(config, agent) })` from `guard/egress.ts`.
+   */
+  egress?: WebToolOptions["egress"];
 }
 
 /** The built-in tools configured by `config.tools` and `config.limits`. */
@@ -74,6 +79,7 @@ export function builtinToolsFromConfig(config: Config, deps: BuiltinDeps): Tool[
       getCredential: deps.getCredential,
       maxBytes: t.webFetchMaxBytes,
       timeoutMs: t.webTimeoutSeconds * 1000,
+      egress: deps.egress,
     },
   });
 }
