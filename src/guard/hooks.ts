@@ -299,7 +299,14 @@ export async function guardToolArgs(
 export interface GuardToolOptions extends LeakGuard {
   /** Records the tool's result as untrusted content of the session. */
   tracker?: UntrustedTracker;
+  /**
+   * Tools whose results the gateway writes itself and which bring in no outside content, so
+   * they do not taint the turn (default `write_file`, `edit_file`: "wrote 12 bytes").
+   */
+  trustedResults?: readonly string[];
 }
+
+const TRUSTED_RESULTS: readonly string[] = ["write_file", "edit_file"];
 
 /** The most telling label of a call: its URL, path or command, else the tool's name. */
 function labelOf(tool: string, input: unknown): string {
@@ -337,11 +344,13 @@ export function guardTool<I>(tool: Tool<I>, options: GuardToolOptions): Tool<I> 
         const at: GuardWhere = { ...where, kind: "tool-result", destination: tool.name };
         await auditLeak(options, at, r.hits, "redacted", { tool: tool.name });
       }
-      await options.tracker?.record(
-        where,
-        { kind: sourceKindOfTool(tool.name), label: labelOf(tool.name, input) },
-        r.text,
-      );
+      if (!(options.trustedResults ?? TRUSTED_RESULTS).includes(tool.name)) {
+        await options.tracker?.record(
+          where,
+          { kind: sourceKindOfTool(tool.name), label: labelOf(tool.name, input) },
+          r.text,
+        );
+      }
       return { ...result, content: r.text };
     },
   };
