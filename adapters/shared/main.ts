@@ -70,7 +70,8 @@ function watchParent(stdin: ByteSource, log: Logger, gone: () => void): void {
 
 /**
  * Runs the channel code in a Worker limited to the bundle's grants. Everything not granted is
- * denied (`run`, `ffi`, `sys`, other files, other hosts, other env names).
+ * denied (`run`, `ffi`, `sys`, other files, other hosts, other env names), and the parent drops
+ * its own permissions once the Worker exists.
  */
 function runInWorker(
   bundle: AdapterBundle,
@@ -110,8 +111,17 @@ function runInWorker(
       worker.terminate();
       resolve(code);
     };
-    worker.onmessage = (e: MessageEvent<{ exit?: number; alive?: boolean }>) => {
+    worker.onmessage = (e: MessageEvent<{ exit?: number; alive?: boolean; ready?: boolean }>) => {
       lastPulse = Date.now();
+      if (e.data.ready) {
+        // The Worker's modules are loaded. This process only relays from now on: drop its own
+        // (compiled-in, broad) permissions so even the relay reaches no more than the Worker,
+        // whose grants are its own and stay. Then hand over the bundle.
+        for (const name of ["run", "ffi", "sys", "env", "write", "read", "net"] as const) {
+          Deno.permissions.revokeSync({ name });
+        }
+        worker.postMessage({ bundle: bundleToJson(bundle), verbose });
+      }
       if (typeof e.data.exit === "number") done(e.data.exit);
     };
     worker.onerror = (e) => {
@@ -120,6 +130,5 @@ function runInWorker(
       done(1);
     };
     signal.addEventListener("abort", () => done(0), { once: true });
-    worker.postMessage({ bundle: bundleToJson(bundle), verbose });
   });
 }

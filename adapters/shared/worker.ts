@@ -36,3 +36,6 @@ self.onmessage = async (event: MessageEvent<{ bundle: unknown; verbose: boolean 
   clearInterval(pulse);
   self.postMessage({ exit: code });
 };
+
+// Modules are loaded: tell the parent, which then drops its own permissions and sends the bundle.
+self.postMessage({ ready: true });
