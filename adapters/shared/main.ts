@@ -47,6 +47,13 @@ export async function adapterMain(channel: Channel, options: AdapterMainOptions)
     if (bundle.isolation === "worker") {
       return await runInWorker(bundle, log, stop.signal, options.verbose);
     }
+    // The CLI needed HOME and WIRKEN_DATA_DIR to start; the channel code gets only its own
+    // manifest's variables.
+    for (const variable of ["HOME", "WIRKEN_DATA_DIR"]) {
+      if (!bundle.grants.env.includes(variable)) {
+        Deno.permissions.revokeSync({ name: "env", variable });
+      }
+    }
     const driver = await loadDriver(bundle.channel, bundle.driver);
     return await runAdapter({ bundle, driver, log, signal: stop.signal });
   } finally {

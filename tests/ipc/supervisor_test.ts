@@ -96,6 +96,7 @@ async function isolationChecks(r: Rig): Promise<void> {
   assertStringIncludes(await probe(r, "probe env SLACK_API_URL"), "denied NotCapable");
   assertStringIncludes(await probe(r, "probe env OPENAI_API_KEY"), "denied NotCapable");
   assertStringIncludes(await probe(r, "probe env WIRKEN_MASTER_PASSPHRASE"), "denied NotCapable");
+  assertStringIncludes(await probe(r, "probe env HOME"), "denied NotCapable");
   // Its own manifest's env variable is readable.
   assertEquals(await probe(r, "probe env TELEGRAM_API_ROOT"), "allowed set");
   // No subprocesses.
