@@ -13,68 +13,44 @@
  *
  * @module
  */
-import type { PermissionRequest } from "../agent/loop.ts";
+import type { ApprovalPrompt } from "../permissions/broker.ts";
+import type { Core } from "../gateway/core.ts";
 import type { Vault } from "../vault/store.ts";
 import type { CommandContext, CommandSpec } from "./spec.ts";
 
 /**
- * The permission callback of a terminal: tier 1 runs; a remembered tier-2 approval runs; else
- * an interactive terminal is asked, and a non-interactive one denies and says so.
+ * How the terminal answers the approval broker: an interactive terminal is asked (a "yes" to a
+ * tier-2 call is remembered for 30 days, as in chat); a non-interactive one denies and says so.
+ * The answer goes through the broker like a chat reply, so it is audited the same way.
  */
-export async function terminalPermit(
-  req: PermissionRequest,
+export function terminalApprovals(
+  core: Pick<Core, "broker">,
   deps: {
     interactive: boolean;
     say: (line: string) => void;
     ask: (question: string) => Promise<boolean>;
-    store?: {
-      findRemembered(key: ApprovalKeyLike, now: number): unknown;
-      remember(key: ApprovalKeyLike, by: string, now: number, until: number): void;
-    };
-    tiers?: Readonly<Record<string, 1 | 2 | 3>>;
   },
-): Promise<"allow" | "deny"> {
-  const { effectiveTier, scopeOf, summarize, REMEMBER_MS } = await import(
-    "../permissions/policy.ts"
-  );
-  const tier = effectiveTier(req.tool, req.tier, req.input, { tiers: deps.tiers });
-  if (tier === 1) return "allow";
-  const key = {
-    agent: req.agent,
-    tool: req.tool,
-    scope: scopeOf(req.tool, req.input),
-    channel: req.channel,
-    sender: req.sender,
+): (prompt: ApprovalPrompt) => Promise<void> {
+  return async (prompt) => {
+    let yes = false;
+    if (!deps.interactive) {
+      deps.say(
+        `denied: ${prompt.summary} needs approval (tier ${prompt.tier}), and this terminal is not interactive.`,
+      );
+    } else {
+      yes = await deps.ask(
+        `Allow ${prompt.summary} (tier ${prompt.tier}, sandbox: ${prompt.sandbox})?`,
+      );
+    }
+    await core.broker.decide({
+      code: prompt.code,
+      decision: yes ? "approve" : "deny",
+      remember: yes && prompt.canRemember,
+      sender: "local",
+      channel: "cli",
+      session: prompt.session,
+    });
   };
-  const now = Date.now();
-  if (tier === 2 && deps.store?.findRemembered(key, now)) return "allow";
-  const what = summarize(req.tool, req.input);
-  if (!deps.interactive) {
-    deps.say(
-      `denied: ${what} needs approval (tier ${tier}), and this terminal is not interactive.`,
-    );
-    return "deny";
-  }
-  const yes = await deps.ask(`Allow ${what}?`);
-  if (yes && tier === 2) deps.store?.remember(key, "cli", now, now + REMEMBER_MS);
-  return yes ? "allow" : "deny";
-}
-
-/** The key shape of a remembered approval. */
-export interface ApprovalKeyLike {
-  agent: string;
-  tool: string;
-  scope: string;
-  channel: string;
-  sender: string;
-}
-
-async function readText(path: string): Promise<string | undefined> {
-  try {
-    return await Deno.readTextFile(path);
-  } catch {
-    return undefined;
-  }
 }
 
 async function runAsk(ctx: CommandContext): Promise<number> {
@@ -88,13 +64,11 @@ async function runAsk(ctx: CommandContext): Promise<number> {
     { ensureDataDir },
     { loadConfig },
     { openAuditLog },
-    { createAgentRuntime },
     { print, printError, printJson },
   ] = await Promise.all([
     import("../config/paths.ts"),
     import("../config/load.ts"),
     import("../audit/log.ts"),
-    import("../router/runtime.ts"),
     import("./output.ts"),
   ]);
   const paths = await ensureDataDir(ctx.dataDir);
@@ -102,49 +76,44 @@ async function runAsk(ctx: CommandContext): Promise<number> {
   const config = await applyOverride(await loadConfig(paths.config), override);
   const agentFlag = typeof ctx.flags.agent === "string" ? ctx.flags.agent : undefined;
 
-  // The vault is optional here: with no vault (or one that will not open), keys come from the
-  // environment, so a first try needs no setup.
+  // Before any vault exists, keys come from the environment, so a first try needs no setup.
+  // Once one exists it must open: its key signs the audit log.
   let vault: Vault | undefined;
   try {
     const { openVault } = await import("../vault/open.ts");
     vault = await openVault({ dataDir: ctx.dataDir, env: ctx.env, create: false });
   } catch (e) {
-    if (ctx.verbose) ctx.log.debug("vault not used", { reason: (e as Error).message });
+    const { VaultError } = await import("../vault/errors.ts");
+    const exists = await Deno.stat(paths.vaultDb).then(() => true, () => false);
+    // With a vault present, its key signs the audit log: appending unsigned would weaken it.
+    if (exists && e instanceof VaultError) throw e;
+    if (ctx.verbose) {
+      ctx.log.debug("no vault yet; keys come from the environment", {
+        reason: (e as Error).message,
+      });
+    }
   }
-  const home = ctx.env.get("HOME") ?? "";
-  const audit = openAuditLog(paths.auditDb);
-  let permissions: import("../permissions/store.ts").PermissionStore | undefined;
+  const { ensureSigningKey } = await import("../audit/keys.ts");
+  const audit = openAuditLog(paths.auditDb, {
+    signingKey: vault ? ensureSigningKey(vault) : undefined,
+  });
+  const { startCore } = await import("../gateway/core.ts");
+  let core: Core;
   try {
-    const { PermissionStore } = await import("../permissions/store.ts");
-    permissions = PermissionStore.open(paths.permissionsDb);
+    core = await startCore({ config, paths, vault, audit, log: ctx.log, env: ctx.env });
   } catch (e) {
-    if (ctx.verbose) ctx.log.debug("permission store not used", { reason: (e as Error).message });
+    audit.close();
+    vault?.close();
+    throw e;
   }
   const { confirm, stdinIsTerminal } = await import("../vault/prompt.ts");
-  const runtime = createAgentRuntime({
-    config,
-    sessionsDb: paths.sessionsDb,
-    workspaceRoot: paths.workspace,
-    audit,
-    permit: (req) =>
-      terminalPermit(req, {
-        interactive: stdinIsTerminal(),
-        say: printError,
-        ask: confirm,
-        store: permissions,
-      }),
-    // The tool registry is built by the tools issue; until then `ask` offers no tools.
-    tools: [],
-    credentials: vault,
-    env: ctx.env,
-    awsCredentialsFile: await readText(
-      ctx.env.get("AWS_SHARED_CREDENTIALS_FILE") ?? `${home}/.aws/credentials`,
-    ),
-    awsConfigFile: await readText(ctx.env.get("AWS_CONFIG_FILE") ?? `${home}/.aws/config`),
-  });
+  core.approvals.setSink(
+    "cli",
+    terminalApprovals(core, { interactive: stdinIsTerminal(), say: printError, ask: confirm }),
+  );
   const enc = new TextEncoder();
   try {
-    const result = await runtime.handle(
+    const result = await core.handle(
       { channel: "cli", conversation: "terminal", sender: "local", text },
       {
         agent: agentFlag,
@@ -156,6 +125,10 @@ async function runAsk(ctx: CommandContext): Promise<number> {
       },
     );
     switch (result.status) {
+      case "approval":
+        if (ctx.json) printJson(result);
+        else (result.accepted ? print : printError)(result.message);
+        return result.accepted ? 0 : 1;
       case "answered":
         if (ctx.json) printJson(result);
         else print("");
@@ -177,9 +150,8 @@ async function runAsk(ctx: CommandContext): Promise<number> {
     }
     return 1;
   } finally {
-    runtime.close();
+    await core.close();
     audit.close();
-    permissions?.close();
     vault?.close();
   }
 }

@@ -17,6 +17,29 @@ import type { AuditServices } from "../audit/mod.ts";
 import type { Vault } from "../vault/mod.ts";
 import type { AdapterHost } from "./adapters.ts";
 import { unlockVault } from "./unlock.ts";
+import type { Core } from "./core.ts";
+import { startCore } from "./core.ts";
+import type { ChatService } from "../webchat/service.ts";
+
+/** The WebChat service over the core, with the audit panel's check pinned to our own key. */
+async function webchatService(
+  config: Config,
+  paths: DataPaths,
+  core: Core,
+  audit: AuditServices,
+  vault: Vault,
+): Promise<ChatService> {
+  const { createChatService } = await import("./chat_service.ts");
+  return createChatService({
+    core,
+    audit: audit.log,
+    vault,
+    workspaceFor: (agent) =>
+      config.agents.find((a) => a.id === agent)?.workspace ?? `${paths.workspace}/${agent}`,
+    maxUploadBytes: config.tools.writeMaxBytes,
+    status: () => ({ adapters: [] }),
+  });
+}
 
 /**
  * Fetches (or takes from the verified cache) the org policy and refuses to start when the local
@@ -69,6 +92,8 @@ export interface Gateway {
   locked: string | null;
   /** The audit log, SIEM forwarding and pruning; `null` while locked. */
   audit: AuditServices | null;
+  /** Router, tools, approvals; `null` while the vault is locked. */
+  core: Core | null;
   /** The IPC socket path once adapters can connect; `null` until then. */
   socketPath: string | null;
   log: Logger;
@@ -128,16 +153,33 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       throw e;
     }
   }
+  let core: Core | null = null;
+  let service: ChatService;
+  try {
+    if (vault && audit) {
+      core = await startCore({ config, paths, vault, audit: audit.log, log, env });
+      service = await webchatService(config, paths, core, audit, vault);
+    } else {
+      service = notConnectedService(
+        `The vault is locked, so no message is processed: ${locked}`,
+        "Restart `wirken run` in a terminal or with WIRKEN_VAULT_PASSPHRASE set.",
+      );
+    }
+  } catch (e) {
+    await audit?.stop();
+    vault?.close();
+    log.close();
+    throw e;
+  }
   const port = options.port ?? config.webchat.port;
   const webchatAuth = createWebChatAuth();
-  // No agent runtime is wired to WebChat yet: the service says so on every action.
   const app = createWebChatApp(
     {
       version: options.version,
       provider: providerLabel(config),
       startedAt: new Date(),
     },
-    notConnectedService(),
+    service,
     { auth: webchatAuth },
   );
 
@@ -178,6 +220,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     vault,
     locked,
     audit,
+    core,
     socketPath: adapters?.socketPath ?? null,
     log,
     close() {

@@ -43,8 +43,11 @@ export interface DispatchDeps {
   limiter: RateLimiter;
   audit: AuditSink;
   permit: PermissionCheck;
-  /** Every tool available; each agent's `tools` list narrows it. */
-  tools: readonly Tool[];
+  /**
+   * Every tool available; each agent's `tools` list narrows it. A function is asked at every
+   * turn (MCP servers come and go while the gateway runs).
+   */
+  tools: readonly Tool[] | (() => readonly Tool[]);
   /** A provider for the agent's effective model (the caller may cache by settings). */
   provider(model: EffectiveModel, agent: AgentConfig): Provider;
   /** `<data dir>/workspace`: an agent without `workspace` uses `<root>/<agent id>`. */
@@ -146,7 +149,8 @@ export async function dispatch(
       conversation: msg.conversation,
     });
     const allowed = agent.tools ? new Set(agent.tools) : undefined;
-    const tools = allowed ? deps.tools.filter((t) => allowed.has(t.name)) : deps.tools;
+    const every = typeof deps.tools === "function" ? deps.tools() : deps.tools;
+    const tools = allowed ? every.filter((t) => allowed.has(t.name)) : every;
     const profile: AgentProfile = {
       id: agent.id,
       name: agent.name,

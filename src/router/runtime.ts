@@ -34,7 +34,7 @@ export interface RuntimeOptions {
   workspaceRoot: string;
   audit: AuditSink;
   permit: PermissionCheck;
-  tools?: readonly Tool[];
+  tools?: readonly Tool[] | (() => readonly Tool[]);
   /** The vault (only `get` is used); absent: keys come from the environment. */
   credentials?: Pick<CredentialStore, "get">;
   env: { get(name: string): string | undefined };

@@ -11,18 +11,21 @@ import type { ChatService } from "./service.ts";
 export const NOT_CONNECTED =
   "The agent runtime is not connected to WebChat in this gateway yet: nothing was sent to a model.";
 
-/** A service whose reads are empty and whose actions fail with {@linkcode NOT_CONNECTED}. */
-export function notConnectedService(): ChatService {
+/**
+ * A service whose reads are empty and whose actions fail with `reason` (default
+ * {@linkcode NOT_CONNECTED}), e.g. while the vault is locked.
+ */
+export function notConnectedService(reason: string = NOT_CONNECTED, fix?: string): ChatService {
   const fail = () =>
     Promise.reject(
-      new WirkenError(NOT_CONNECTED, { fix: "Use `wirken ask` from a terminal for now." }),
+      new WirkenError(reason, { fix: fix ?? "Use `wirken ask` from a terminal for now." }),
     );
   return {
     agents: () => [],
     sessions: () => [],
     transcript: () => [],
     async *send() {
-      yield { type: "error", message: NOT_CONNECTED };
+      yield { type: "error", message: reason };
       yield { type: "done" };
     },
     upload: fail,
@@ -30,7 +33,7 @@ export function notConnectedService(): ChatService {
     decide: fail,
     onApprovalsChanged: () => () => {},
     status: () => ({ adapters: [] }),
-    audit: () => Promise.resolve({ events: [], verified: { ok: false, detail: NOT_CONNECTED } }),
+    audit: () => Promise.resolve({ events: [], verified: { ok: false, detail: reason } }),
     permissions: () => [],
     revokePermission: fail,
     credentials: () => [],

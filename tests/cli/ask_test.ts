@@ -4,7 +4,8 @@
  */
 import { join } from "node:path";
 import { assert, assertEquals, assertStringIncludes } from "../assert.ts";
-import { terminalPermit } from "../../src/cli/ask.ts";
+import { commandAvailable } from "../skip.ts";
+import { fakeChat } from "../fakes/openai_chat.ts";
 import { startFakeServer } from "../providers/fake_server.ts";
 import { openaiFixture } from "../providers/openai_fixture.ts";
 import { KEY } from "../providers/harness.ts";
@@ -99,46 +100,46 @@ Deno.test({
   },
 });
 
-Deno.test("ask: in a non-interactive terminal a call needing approval is denied and says so", async () => {
-  const said: string[] = [];
-  const base = {
-    callId: "1",
-    agent: "default",
-    session: "cli:terminal:default",
-    channel: "cli",
-    sender: "local",
-  };
-  const deps = {
-    interactive: false,
-    say: (l: string) => said.push(l),
-    ask: () => Promise.reject(new Error("must not prompt")),
-  };
-  assertEquals(
-    await terminalPermit({ ...base, tool: "read_file", tier: 1, input: {} }, deps),
-    "allow",
+const hasBwrap = await commandAvailable("bwrap", "apt-get install bubblewrap");
+
+Deno.test({
+  name:
+    "ask: tools run under the chat rules: tier 1 runs, exec is denied in a non-interactive terminal",
+  ignore: !hasBwrap,
+}, async () => {
+  const dir = await Deno.makeTempDir();
+  await Deno.mkdir(join(dir, "workspace/default"), { recursive: true });
+  await Deno.writeTextFile(join(dir, "workspace/default/notes.txt"), "the notes say 42");
+  const model = fakeChat((n) =>
+    n === 0
+      ? {
+        calls: [{ name: "read_file", args: { path: "notes.txt" } }, {
+          name: "exec",
+          args: { command: "ls" },
+        }],
+      }
+      : { text: "done" }
   );
-  assertEquals(
-    await terminalPermit({ ...base, tool: "exec", tier: 2, input: { command: "ls" } }, deps),
-    "deny",
-  );
-  assertStringIncludes(said[0], "not interactive");
-  const remembered = {
-    findRemembered: () => ({}),
-    remember: () => {},
-  };
-  assertEquals(
-    await terminalPermit({ ...base, tool: "exec", tier: 2, input: { command: "ls" } }, {
-      ...deps,
-      store: remembered,
-    }),
-    "allow",
-  );
-  // A destructive command is tier 3: asked every time, never remembered.
-  assertEquals(
-    await terminalPermit({ ...base, tool: "exec", tier: 2, input: { command: "rm -rf x" } }, {
-      ...deps,
-      store: remembered,
-    }),
-    "deny",
-  );
+  try {
+    const r = await ask([
+      "--provider",
+      "custom",
+      "--base-url",
+      model.baseUrl,
+      "--model",
+      "m",
+      "look",
+    ], {
+      WIRKEN_DATA_DIR: dir,
+      WIRKEN_API_KEY: KEY,
+    });
+    assertEquals(r.code, 0, r.stderr);
+    assertStringIncludes(r.stderr, "needs approval (tier 2), and this terminal is not interactive");
+    // The model got the file (tier 1 ran) and the refusal of exec (which never ran).
+    const results = (model.requests[1].messages as { role: string; content: string }[])
+      .filter((m) => m.role === "tool").map((m) => m.content);
+    assertEquals(results, ["the notes say 42", "The user did not allow exec to run this time."]);
+  } finally {
+    await model.close();
+  }
 });
