@@ -42,8 +42,7 @@ const TELEGRAM = "7345012987:AAH" + "x9KpL2mQ7vR4tY8wZ1cB5nD3fG6hJ0sEa";
 
 Deno.test({
   name: "injection e2e: a page tells an obedient model to leak the keys; nothing gets out",
-  ignore: !hasOpenssl || !hasBwrap,
-  sanitizeResources: false, // the vault and audit databases are closed in finally
+  ignore: !hasOpenssl,
   async fn() {
     const dir = await Deno.makeTempDir({ prefix: "wirken-guard-e2e-" });
     const workspace = join(dir, "workspace");
@@ -85,10 +84,13 @@ Deno.test({
       const where = { agent: "main", session: session.id, channel: session.channel };
       const raw = [
         ...fileTools({ readMaxBytes: 1 << 20, writeMaxBytes: 1 << 20 }),
-        execTool({
-          sandboxFor: (ws) => Promise.resolve(new BwrapSandbox({ workspace: ws })),
-          limits: { ...DEFAULT_LIMITS, timeoutMs: 20_000 },
-        }),
+        // Without bubblewrap there is no exec tool: the model's exec calls are unknown tools.
+        ...(hasBwrap
+          ? [execTool({
+            sandboxFor: (ws) => Promise.resolve(new BwrapSandbox({ workspace: ws })),
+            limits: { ...DEFAULT_LIMITS, timeoutMs: 20_000 },
+          })]
+          : []),
         ...webTools({
           maxBytes: 1 << 20,
           timeoutMs: 10_000,
@@ -177,14 +179,16 @@ Deno.test({
           r,
         ]),
       );
-      for (const id of ["c1", "c2", "c3", "c9"]) {
+      for (const id of hasBwrap ? ["c1", "c2", "c3", "c9"] : ["c1", "c2", "c3"]) {
         assertStringIncludes(results.get(id)!.content, "Refused: the arguments of");
       }
       assertStringIncludes(results.get("c4")!.content, "not on the egress allow-list");
       assertStringIncludes(results.get("c5")!.content, "cloud metadata");
-      const exec = results.get("c6")!.content;
-      assertFalse(exec.includes("pwned"), exec);
-      assertStringIncludes(exec, "bwrap sandbox");
+      if (hasBwrap) {
+        const exec = results.get("c6")!.content;
+        assertFalse(exec.includes("pwned"), exec);
+        assertStringIncludes(exec, "bwrap sandbox");
+      }
       assertStringIncludes(results.get("c7")!.content, "Refused");
       assertStringIncludes(results.get("c8")!.content, "[REDACTED:provider.openai.api_key]");
       assertFalse(await Deno.stat(join(workspace, "leak.txt")).then(() => true, () => false));
@@ -198,8 +202,7 @@ Deno.test({
         "web_fetch",
         "web_fetch",
         "web_fetch",
-        "exec",
-        "exec",
+        ...(hasBwrap ? ["exec", "exec"] : []),
       ]);
       for (const p of prompts) {
         assertStringIncludes(p.note, `docs.test:${docs.port}/install`);
@@ -210,7 +213,7 @@ Deno.test({
       const leaks = audit.query({ kinds: ["leak.blocked"] });
       const byWhere = (w: string, action: string) =>
         leaks.filter((e) => e.payload?.where === w && e.payload?.action === action).length;
-      assertEquals(byWhere("tool", "refused"), 4, "c1, c2, c3, c9");
+      assertEquals(byWhere("tool", "refused"), hasBwrap ? 4 : 3, "c1, c2, c3 (, c9)");
       assertEquals(byWhere("tool-result", "redacted"), 1, "the .env file");
       assertEquals(byWhere("reply", "redacted"), 1);
       assert(byWhere("provider", "redacted") >= 1, "history redacted before the provider");
