@@ -294,6 +294,22 @@ function distinctive(symbols: Uint8Array, at: number): boolean {
   return digits > 0 && digits < PIECE && seen.size >= 6;
 }
 
+/**
+ * Folded symbols of the tokens of `value` (runs of letters, digits, `-`, `_`, `+`, `=`) that
+ * look random: at least 12 letters/digits with both letters and digits in them.
+ */
+function randomTokens(value: string): Uint8Array[] {
+  const out: Uint8Array[] = [];
+  for (const m of value.matchAll(/[A-Za-z0-9_+=-]+/g)) {
+    const folded = foldValue(m[0]);
+    let digits = 0;
+    for (const x of folded) if (x < 10) digits++;
+    if (folded.length >= PIECE && digits > 0 && digits < folded.length) out.push(folded);
+    else folded.fill(0);
+  }
+  return out;
+}
+
 /** The windows of every value: first half -> [second half, credential id, ...]. */
 class PieceIndex {
   readonly map = new Map<number, number[]>();
@@ -431,7 +447,14 @@ class Compiled {
       bytes.fill(0);
       for (const [symbols, enc] of variants) {
         folded.push({ symbols, tag: (id << ENC_BITS) | enc });
-        this.pieces.add(symbols, id);
+        // Pieces of the plain value come only from its random-looking tokens: a credential
+        // that is a URL or a JSON document also holds ordinary words ("oauth2googleapis")
+        // that other texts mention. Encoded forms never occur by chance, so all of them count.
+        if (enc !== ENC_PLAIN) this.pieces.add(symbols, id);
+      }
+      for (const token of randomTokens(plain)) {
+        this.pieces.add(token, id);
+        token.fill(0);
       }
     }
     this.folded = folded.length > 0 ? new Automaton(FOLD_ALPHABET, folded) : null;

@@ -243,3 +243,28 @@ Deno.test("scan: the redacted text never carries hit details that contain the va
   assertFalse(JSON.stringify(r.hits).includes(KEY));
   assertFalse(JSON.stringify(r.hits).includes(btoa(KEY).slice(0, 20)));
 });
+
+Deno.test("scan: a credential that is a URL or JSON does not claim the ordinary words in it", () => {
+  const webhook = "https://hooks.slack.com/services/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";
+  const account = JSON.stringify({
+    type: "service_account",
+    client_email: "bot@project-123456.iam.gserviceaccount.com",
+    token_uri: "https://oauth2.googleapis.com/token",
+    private_key_id: "9f8e7d6c5b4a39281706f5e4d3c2b1a0",
+  });
+  const s = SecretScanner.fromSecrets([
+    { name: "slack.webhook", value: new Secret(webhook) },
+    { name: "google.service_account", value: new Secret(account) },
+  ], { shapes: false });
+  for (
+    const ordinary of [
+      "Post to https://hooks.slack.com/services/ with your own webhook.",
+      "Tokens come from https://oauth2.googleapis.com/token as documented.",
+      '{"type": "service_account"} is the kind of key file Google hands out.',
+    ]
+  ) assertEquals(s.scan(ordinary), [], ordinary);
+  // Their random parts are still found, whole or in pieces.
+  assert(s.has(`see ${webhook}`));
+  assert(s.has("id=Xy7Kp2Lm9Qr4St"));
+  assert(s.has("key 9f8e7d6c5b4a3928"));
+});
