@@ -19,6 +19,8 @@ import type { AdapterHost } from "./adapters.ts";
 import { unlockVault } from "./unlock.ts";
 import type { Core } from "./core.ts";
 import { startCore } from "./core.ts";
+import { ConversationPrompts, dispatchFromAdapter } from "./channel_bridge.ts";
+import type { AdapterStatus } from "./status_file.ts";
 import type { ChatService } from "../webchat/service.ts";
 
 /** The WebChat service over the core, with the audit panel's check pinned to our own key. */
@@ -28,6 +30,7 @@ async function webchatService(
   core: Core,
   audit: AuditServices,
   vault: Vault,
+  adapterStatus: () => AdapterStatus[],
 ): Promise<ChatService> {
   const { createChatService } = await import("./chat_service.ts");
   return createChatService({
@@ -37,7 +40,16 @@ async function webchatService(
     workspaceFor: (agent) =>
       config.agents.find((a) => a.id === agent)?.workspace ?? `${paths.workspace}/${agent}`,
     maxUploadBytes: config.tools.writeMaxBytes,
-    status: () => ({ adapters: [] }),
+    status: () => ({
+      adapters: adapterStatus().map((a) => ({
+        channel: a.channel,
+        pid: a.pid,
+        state: a.connected ? `${a.state}, connected` : a.state,
+        uptimeSeconds: a.startedAt ? Math.round((Date.now() - Date.parse(a.startedAt)) / 1000) : 0,
+        restarts: a.restarts,
+        lastError: a.lastError,
+      })),
+    }),
   });
 }
 
@@ -101,7 +113,30 @@ export interface Gateway {
   close(): Promise<void>;
 }
 
-/** Starts the gateway: data dir, config, logging, WebChat. */
+/**
+ * Things to close, newest first. Every start step pushes its closer, so a failure at any later
+ * step closes exactly what was opened, and `close()` runs the same list.
+ */
+class Closers {
+  readonly #list: (() => void | Promise<void>)[] = [];
+  push(fn: () => void | Promise<void>): void {
+    this.#list.push(fn);
+  }
+  async run(log: Logger): Promise<void> {
+    while (this.#list.length) {
+      try {
+        await this.#list.pop()!();
+      } catch (e) {
+        log.warn("error while stopping", { error: e });
+      }
+    }
+  }
+}
+
+/**
+ * Starts the gateway: data dir, config and org policy, logging, vault, audit, the core (router,
+ * tools, approvals), the channel adapters, and WebChat.
+ */
 export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const paths = await ensureDataDir(options.dataDir);
   const config = await loadConfig(paths.config);
@@ -112,128 +147,113 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     terminal: options.terminalLog === false ? null : undefined,
     component: "gateway",
   });
-  const env = options.env ?? Deno.env;
-  const { vault, locked } = await unlockVault(paths.root, env, log);
-  if (locked) log.warn(`vault locked: ${locked}`);
-  const { startAuditServices } = await import("../audit/mod.ts");
-  let audit: AuditServices | null = null;
+  const closers = new Closers();
+  closers.push(() => log.close());
   try {
-    audit = vault
-      ? startAuditServices({ path: paths.auditDb, credentials: vault, config, logger: log })
-      : null;
-  } catch (e) {
-    vault?.close();
-    log.close();
-    throw e;
-  }
-  // Channel adapters: the IPC socket and one supervised, confined process per configured
-  // channel. Only with an open vault (adapter keys live there) and audit log.
-  let adapters: AdapterHost | null = null;
-  if (vault && audit) {
-    try {
+    const env = options.env ?? Deno.env;
+    const { vault, locked } = await unlockVault(paths.root, env, log);
+    if (locked) log.warn(`vault locked: ${locked}`);
+    if (vault) closers.push(() => vault.close());
+    let audit: AuditServices | null = null;
+    let core: Core | null = null;
+    let adapters: AdapterHost | null = null;
+    if (vault) {
+      const { startAuditServices } = await import("../audit/mod.ts");
+      const a = startAuditServices({
+        path: paths.auditDb,
+        credentials: vault,
+        config,
+        logger: log,
+      });
+      audit = a;
+      closers.push(() => a.stop());
+      // The core (router, tools, approvals) serves every channel; none runs while locked.
+      const c = await startCore({ config, paths, vault, audit: a.log, log, env });
+      core = c;
+      closers.push(() => c.close());
+      // Channel adapters: the IPC socket and one supervised, confined process per channel.
+      const prompts = new ConversationPrompts();
       const { startAdapterHost } = await import("./adapters.ts");
-      adapters = await startAdapterHost({
+      const host = await startAdapterHost({
         config,
         paths,
         credentials: vault,
-        audit: audit.log,
+        audit: a.log,
         log,
         verbose: options.verbose,
-        // No agent runtime is wired to the router yet: adapters get a clear answer, like WebChat.
-        dispatch: () =>
-          Promise.resolve({
-            status: "failed",
-            message: "wirken is running, but no agent is connected to chat channels yet.",
-          }),
+        dispatch: (message, handle) => dispatchFromAdapter(c, message, handle, prompts),
       });
-    } catch (e) {
-      await audit.stop();
-      vault.close();
-      log.close();
-      throw e;
+      adapters = host;
+      // Adapters stop before the core and the audit log, which still take their last events.
+      closers.push(() => host.close());
+      for (const channel of Object.keys(config.channels)) {
+        c.approvals.setSink(channel, (prompt) => prompts.show(prompt, host));
+      }
     }
-  }
-  let core: Core | null = null;
-  let service: ChatService;
-  try {
-    if (vault && audit) {
-      core = await startCore({ config, paths, vault, audit: audit.log, log, env });
-      service = await webchatService(config, paths, core, audit, vault);
-    } else {
-      service = notConnectedService(
+    const service: ChatService = core && vault && audit
+      ? await webchatService(
+        config,
+        paths,
+        core,
+        audit,
+        vault,
+        () => adapters?.supervisor.status() ?? [],
+      )
+      : notConnectedService(
         `The vault is locked, so no message is processed: ${locked}`,
         "Restart `wirken run` in a terminal or with WIRKEN_VAULT_PASSPHRASE set.",
       );
-    }
-  } catch (e) {
-    await audit?.stop();
-    vault?.close();
-    log.close();
-    throw e;
-  }
-  const port = options.port ?? config.webchat.port;
-  const webchatAuth = createWebChatAuth();
-  const app = createWebChatApp(
-    {
-      version: options.version,
-      provider: providerLabel(config),
-      startedAt: new Date(),
-    },
-    service,
-    { auth: webchatAuth },
-  );
-
-  let server: Deno.HttpServer<Deno.NetAddr>;
-  try {
-    server = Deno.serve(
-      { hostname: "127.0.0.1", port, onListen: () => {} },
-      app.fetch,
+    const port = options.port ?? config.webchat.port;
+    const webchatAuth = createWebChatAuth();
+    const app = createWebChatApp(
+      { version: options.version, provider: providerLabel(config), startedAt: new Date() },
+      service,
+      { auth: webchatAuth },
     );
-  } catch (e) {
-    await adapters?.close();
-    await audit?.stop();
-    vault?.close();
-    log.close();
-    if (e instanceof Deno.errors.AddrInUse) {
-      throw new WirkenError(`Port ${port} on 127.0.0.1 is already in use.`, {
-        fix: `Stop the other program (or gateway), or start with --port <n> / WIRKEN_PORT.`,
-      });
+    let server: Deno.HttpServer<Deno.NetAddr>;
+    try {
+      server = Deno.serve({ hostname: "127.0.0.1", port, onListen: () => {} }, app.fetch);
+    } catch (e) {
+      if (e instanceof Deno.errors.AddrInUse) {
+        throw new WirkenError(`Port ${port} on 127.0.0.1 is already in use.`, {
+          fix: `Stop the other program (or gateway), or start with --port <n> / WIRKEN_PORT.`,
+        });
+      }
+      throw e;
     }
+    closers.push(() => server.shutdown());
+    const bound = server.addr.port;
+    const webchatUrl = `http://localhost:${bound}`;
+    log.info("gateway started", { webchat: webchatUrl, dataDir: paths.root });
+    if (policy?.warning) log.warn(policy.warning);
+    // Metadata only: no key is needed, so this never prompts.
+    const { vaultWarnings } = await import("../vault/mod.ts");
+    for (const w of await vaultWarnings(paths.root).catch(() => [])) log.warn(w.message);
+
+    let closed: Promise<void> | null = null;
+    return {
+      config,
+      policy,
+      paths,
+      webchatUrl,
+      webchatLoginUrl: loginUrl(webchatUrl, webchatAuth),
+      port: bound,
+      vault,
+      locked,
+      audit,
+      core,
+      socketPath: adapters?.socketPath ?? null,
+      log,
+      close() {
+        closed ??= (async () => {
+          log.info("gateway stopping");
+          await closers.run(log);
+        })();
+        return closed;
+      },
+    };
+  } catch (e) {
+    await closers.run(log);
     throw e;
   }
-  const bound = server.addr.port;
-  const webchatUrl = `http://localhost:${bound}`;
-  log.info("gateway started", { webchat: webchatUrl, dataDir: paths.root });
-  if (policy?.warning) log.warn(policy.warning);
-  // Metadata only: no key is needed, so this never prompts.
-  const { vaultWarnings } = await import("../vault/mod.ts");
-  for (const w of await vaultWarnings(paths.root).catch(() => [])) log.warn(w.message);
-
-  let closed: Promise<void> | null = null;
-  return {
-    config,
-    policy,
-    paths,
-    webchatUrl,
-    webchatLoginUrl: loginUrl(webchatUrl, webchatAuth),
-    port: bound,
-    vault,
-    locked,
-    audit,
-    core,
-    socketPath: adapters?.socketPath ?? null,
-    log,
-    close() {
-      closed ??= (async () => {
-        await server.shutdown();
-        // Adapters first (no orphans), while the audit log can still take their events.
-        await adapters?.close();
-        await audit?.stop();
-        vault?.close();
-        log.info("gateway stopped");
-        log.close();
-      })();
-      return closed;
-    },
-  };
 }
