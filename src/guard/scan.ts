@@ -283,15 +283,15 @@ const POW5 = 36 ** 5;
 /** Bits of the prefilter bitmap over the first half of a window. */
 const FILTER_BITS = 20;
 
-/** Is a 12-symbol window distinctive enough to look for? */
-function distinctive(symbols: Uint8Array, at: number): boolean {
+/** Is a 12-symbol window distinctive enough to look for (all digits only if allowed)? */
+function distinctive(symbols: Uint8Array, at: number, digitsOnly: boolean): boolean {
   let digits = 0;
   const seen = new Set<number>();
   for (let i = at; i < at + PIECE; i++) {
     if (symbols[i] < 10) digits++;
     seen.add(symbols[i]);
   }
-  return digits > 0 && digits < PIECE && seen.size >= 6;
+  return digits > 0 && (digits < PIECE || digitsOnly) && seen.size >= 6;
 }
 
 /**
@@ -300,14 +300,21 @@ function distinctive(symbols: Uint8Array, at: number): boolean {
  */
 function randomTokens(value: string): Uint8Array[] {
   const out: Uint8Array[] = [];
-  for (const m of value.matchAll(/[A-Za-z0-9_+=-]+/g)) {
+  for (const m of value.matchAll(TOKEN)) {
     const folded = foldValue(m[0]);
-    let digits = 0;
-    for (const x of folded) if (x < 10) digits++;
-    if (folded.length >= PIECE && digits > 0 && digits < folded.length) out.push(folded);
+    if (looksRandom(folded)) out.push(folded);
     else folded.fill(0);
   }
   return out;
+}
+
+const TOKEN = /[A-Za-z0-9_+=-]+/g;
+
+/** At least 12 folded symbols, with both letters and digits. */
+function looksRandom(folded: Uint8Array): boolean {
+  let digits = 0;
+  for (const x of folded) if (x < 10) digits++;
+  return folded.length >= PIECE && digits > 0 && digits < folded.length;
 }
 
 /** The windows of every value: first half -> [second half, credential id, ...]. */
@@ -316,9 +323,18 @@ class PieceIndex {
   readonly filter = new Uint32Array(1 << (FILTER_BITS - 5));
   size = 0;
 
-  add(symbols: Uint8Array, id: number): void {
+  /** Adds every window of `symbols` whose symbols are all flagged in `random` (if given). */
+  add(symbols: Uint8Array, id: number, random?: Uint8Array, digitsOnly = false): void {
+    let run = 0; // random symbols ending at the current window's end
     for (let at = 0; at + PIECE <= symbols.length; at++) {
-      if (!distinctive(symbols, at)) continue;
+      if (random) {
+        if (at === 0) {
+          run = 0;
+          for (let i = 0; i < PIECE; i++) run = random[i] ? run + 1 : 0;
+        } else run = random[at + PIECE - 1] ? run + 1 : 0;
+        if (run < PIECE) continue;
+      }
+      if (!distinctive(symbols, at, digitsOnly)) continue;
       let a = 0, b = 0;
       for (let i = 0; i < HALF; i++) {
         a = a * 36 + symbols[at + i];
@@ -347,11 +363,16 @@ const B64_FOLD = Int8Array.from(B64, (ch) => foldCode(ch.charCodeAt(0)));
  * bytes (0-2) after a 3-byte boundary of a longer stream. Characters mixing in neighbouring
  * bytes differ from stream to stream, so they are left out.
  */
-function base64Core(bytes: Uint8Array, offset: number): Uint8Array {
+function base64Core(
+  bytes: Uint8Array,
+  offset: number,
+  randomBytes: Uint8Array,
+): [Uint8Array, Uint8Array] {
   const totalBits = 8 * (offset + bytes.length);
   const first = Math.ceil((8 * offset) / 6);
   const last = Math.floor(totalBits / 6); // exclusive
   const out = new Uint8Array(Math.max(0, last - first));
+  const random = new Uint8Array(out.length);
   let k = 0;
   for (let ch = first; ch < last; ch++) {
     let v = 0;
@@ -361,11 +382,43 @@ function base64Core(bytes: Uint8Array, offset: number): Uint8Array {
       v = (v << 1) | ((byte >> (7 - (bit & 7))) & 1);
     }
     const sym = B64_FOLD[v];
-    if (sym >= 0) out[k++] = sym;
+    if (sym >= 0) {
+      const lo = (6 * ch - 8 * offset) >> 3, hi = (6 * ch + 5 - 8 * offset) >> 3;
+      random[k] = randomBytes[lo] & randomBytes[hi];
+      out[k++] = sym;
+    }
   }
   const result = out.slice(0, k);
   out.fill(0);
-  return result;
+  return [result, random.slice(0, k)];
+}
+
+/**
+ * Which UTF-8 bytes of `value` belong to a random-looking token (see {@linkcode randomTokens}):
+ * only windows over those become pieces, in every encoding.
+ */
+function randomByteMask(value: string): Uint8Array {
+  const charRandom = new Uint8Array(value.length);
+  for (const m of value.matchAll(TOKEN)) {
+    if (looksRandom(foldValue(m[0]))) charRandom.fill(1, m.index, m.index + m[0].length);
+  }
+  const out: number[] = [];
+  const enc = new TextEncoder();
+  for (let i = 0; i < value.length;) {
+    const cp = value.codePointAt(i) as number;
+    const width = cp > 0xffff ? 2 : 1;
+    const n = enc.encode(String.fromCodePoint(cp)).length;
+    for (let j = 0; j < n; j++) out.push(charRandom[i]);
+    i += width;
+  }
+  return Uint8Array.from(out);
+}
+
+/** Which hex symbols come from random bytes. */
+function hexRandom(randomBytes: Uint8Array): Uint8Array {
+  const out = new Uint8Array(randomBytes.length * 2);
+  for (let i = 0; i < randomBytes.length; i++) out[2 * i] = out[2 * i + 1] = randomBytes[i];
+  return out;
 }
 
 /** Folded symbols of the lowercase hex of `bytes` (a nibble's value is its symbol). */
@@ -437,20 +490,21 @@ class Compiled {
         continue;
       }
       const bytes = encoder.encode(plain);
-      const variants: [Uint8Array, number][] = [
-        [fv, ENC_PLAIN],
-        [hexSymbols(bytes), ENC_HEX],
-        [base64Core(bytes, 0), ENC_BASE64],
-        [base64Core(bytes, 1), ENC_BASE64],
-        [base64Core(bytes, 2), ENC_BASE64],
+      const randomBytes = randomByteMask(plain);
+      const b64 = [0, 1, 2].map((offset) => base64Core(bytes, offset, randomBytes));
+      const variants: [Uint8Array, number, Uint8Array | null][] = [
+        [fv, ENC_PLAIN, null],
+        [hexSymbols(bytes), ENC_HEX, hexRandom(randomBytes)],
+        ...b64.map(([sym, random]): [Uint8Array, number, Uint8Array] => [sym, ENC_BASE64, random]),
       ];
       bytes.fill(0);
-      for (const [symbols, enc] of variants) {
+      for (const [symbols, enc, random] of variants) {
         folded.push({ symbols, tag: (id << ENC_BITS) | enc });
-        // Pieces of the plain value come only from its random-looking tokens: a credential
-        // that is a URL or a JSON document also holds ordinary words ("oauth2googleapis")
-        // that other texts mention. Encoded forms never occur by chance, so all of them count.
-        if (enc !== ENC_PLAIN) this.pieces.add(symbols, id);
+        // Pieces come only from the random-looking tokens of a value: a credential that is a
+        // URL or a JSON document also holds ordinary words ("oauth2googleapis", "https://h")
+        // that other texts mention, in clear or encoded.
+        // Hex of letters and digits is mostly digits ("396638..."), so allow all-digit windows.
+        if (random) this.pieces.add(symbols, id, random, enc === ENC_HEX);
       }
       for (const token of randomTokens(plain)) {
         this.pieces.add(token, id);

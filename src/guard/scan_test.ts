@@ -263,8 +263,17 @@ Deno.test("scan: a credential that is a URL or JSON does not claim the ordinary 
       '{"type": "service_account"} is the kind of key file Google hands out.',
     ]
   ) assertEquals(s.scan(ordinary), [], ordinary);
-  // Their random parts are still found, whole or in pieces.
+  // Nor the same words encoded: base64 of another https://h... URL, hex of "https://hooks".
+  assertEquals(s.scan(`u=${btoa("https://huggingface.co/models?sort=trending")}`), []);
+  assertEquals(s.scan(`x=${hex("https://hooks.example.org/services/")}`), []);
+  assertEquals(
+    s.scan(btoa('{"type": "service_account", "token_uri": "https://oauth2.googleapis.com/token"}')),
+    [],
+  );
+  // Their random parts are still found, whole or in pieces, in clear or encoded.
   assert(s.has(`see ${webhook}`));
+  assert(s.has(`b=${btoa("Xy7Kp2Lm9Qr4St6Vw8")}`));
+  assert(s.has(`h=${hex("9f8e7d6c5b4a3928")}`));
   assert(s.has("id=Xy7Kp2Lm9Qr4St"));
   assert(s.has("key 9f8e7d6c5b4a3928"));
 });
