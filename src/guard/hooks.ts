@@ -12,6 +12,7 @@
  */
 import type { AuditSink } from "../audit/types.ts";
 import { WirkenError } from "../errors.ts";
+import { isSecret, REDACTED } from "../secret.ts";
 import type { ChatMessage, ChatRequest, Provider } from "../providers/types.ts";
 import type { Tool, ToolResult } from "../tools/types.ts";
 import type { EgressRefusedError } from "./egress.ts";
@@ -211,6 +212,7 @@ function redactDeep(
     hits.push(...r.hits);
     return r.text;
   }
+  if (isSecret(value)) return REDACTED;
   if (value === null || typeof value !== "object" || depth > 64) return value;
   if (Array.isArray(value)) return value.map((v) => redactDeep(scanner, v, hits, depth + 1));
   const out: Record<string, unknown> = {};

@@ -55,8 +55,11 @@ Deno.test("hooks: a reply carrying the key is redacted and audited without the v
 
 Deno.test("hooks: JSON values are cleaned per string; pieces across strings are refused", async () => {
   const { audit, g } = setup();
-  const r = await guardEgressJson(g, { a: [1, `k=${KEY}`], b: { c: true } }, { kind: "siem" });
-  assertEquals(r.value, { a: [1, `k=[REDACTED:${NAME}]`], b: { c: true } });
+  const r = await guardEgressJson(g, {
+    a: [1, `k=${KEY}`],
+    b: { c: true, s: new Secret("whatever-value") },
+  }, { kind: "siem" });
+  assertEquals(r.value, { a: [1, `k=[REDACTED:${NAME}]`], b: { c: true, s: "[REDACTED]" } });
   await assertRejects(
     () =>
       guardEgressJson(g, {
