@@ -60,7 +60,13 @@ export async function ipcBench(o: IpcBenchOptions = {}): Promise<IpcBenchResult>
   });
   let waiting: ((text: string) => void) | null = null;
   const client = await connectGateway(
-    { socketPath, channel: "telegram", signer: await importSigner(key.seed), log },
+    {
+      socketPath,
+      channel: "telegram",
+      signer: await importSigner(key.seed),
+      gatewayPublicKey: server.gatewayPublicKey,
+      log,
+    },
     {
       onOutbound(m) {
         waiting?.(m.text);

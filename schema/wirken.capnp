@@ -37,6 +37,7 @@ struct AuthResponse {
   publicKey @1 :Data;            # 32-byte Ed25519 public key
   signature @2 :Data;            # Ed25519 over "wirken-ipc-adapter-handshake-v1\0" || adapterId || 0x00 || nonce
   protocolVersion @3 :UInt16;
+  adapterNonce @4 :Data;         # 32 fresh random bytes the gateway must sign back (mutual auth)
 }
 
 struct AuthResult {
@@ -44,6 +45,8 @@ struct AuthResult {
   reason @1 :Text;               # why it failed; empty on success
   channel @2 :Text;              # the channel this connection now speaks for
   heartbeatIntervalMs @3 :UInt32;
+  gatewaySignature @4 :Data;     # on success: the gateway's Ed25519 signature over
+                                 # "wirken-ipc-gateway-handshake-v1\0" || adapterId || 0x00 || adapterNonce || nonce
 }
 
 struct Heartbeat {

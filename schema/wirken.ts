@@ -440,7 +440,7 @@ export class AuthResponse extends $.Struct {
   static readonly _capnp = {
     displayName: "AuthResponse",
     id: "df8825328c3e41d1",
-    size: new $.ObjectSize(8, 3),
+    size: new $.ObjectSize(8, 4),
   };
   /**
 * the channel id, e.g. "telegram"
@@ -502,13 +502,35 @@ export class AuthResponse extends $.Struct {
   set protocolVersion(value: number) {
     $.utils.setUint16(0, value, this);
   }
+  _adoptAdapterNonce(value: $.Orphan<$.Data>): void {
+    $.utils.adopt(value, $.utils.getPointer(3, this));
+  }
+  _disownAdapterNonce(): $.Orphan<$.Data> {
+    return $.utils.disown(this.adapterNonce);
+  }
+  /**
+* 32 fresh random bytes the gateway must sign back (mutual auth)
+*
+*/
+  get adapterNonce(): $.Data {
+    return $.utils.getData(3, this);
+  }
+  _hasAdapterNonce(): boolean {
+    return !$.utils.isNull($.utils.getPointer(3, this));
+  }
+  _initAdapterNonce(length: number): $.Data {
+    return $.utils.initData(3, length, this);
+  }
+  set adapterNonce(value: $.Data) {
+    $.utils.copyFrom(value, $.utils.getPointer(3, this));
+  }
   toString(): string { return "AuthResponse_" + super.toString(); }
 }
 export class AuthResult extends $.Struct {
   static readonly _capnp = {
     displayName: "AuthResult",
     id: "91d21e2dc42fa656",
-    size: new $.ObjectSize(8, 2),
+    size: new $.ObjectSize(8, 3),
   };
   get ok(): boolean {
     return $.utils.getBit(0, this);
@@ -541,6 +563,29 @@ export class AuthResult extends $.Struct {
   }
   set heartbeatIntervalMs(value: number) {
     $.utils.setUint32(4, value, this);
+  }
+  _adoptGatewaySignature(value: $.Orphan<$.Data>): void {
+    $.utils.adopt(value, $.utils.getPointer(2, this));
+  }
+  _disownGatewaySignature(): $.Orphan<$.Data> {
+    return $.utils.disown(this.gatewaySignature);
+  }
+  /**
+* on success: the gateway's Ed25519 signature over
+* "wirken-ipc-gateway-handshake-v1\0" || adapterId || 0x00 || adapterNonce || nonce
+*
+*/
+  get gatewaySignature(): $.Data {
+    return $.utils.getData(2, this);
+  }
+  _hasGatewaySignature(): boolean {
+    return !$.utils.isNull($.utils.getPointer(2, this));
+  }
+  _initGatewaySignature(length: number): $.Data {
+    return $.utils.initData(2, length, this);
+  }
+  set gatewaySignature(value: $.Data) {
+    $.utils.copyFrom(value, $.utils.getPointer(2, this));
   }
   toString(): string { return "AuthResult_" + super.toString(); }
 }

@@ -15,7 +15,7 @@ import {
   type IpcClient,
 } from "../../src/ipc/client.ts";
 import { HandshakeError } from "../../src/ipc/errors.ts";
-import { importSigner } from "../../src/ipc/keys.ts";
+import { fromBase64, importSigner } from "../../src/ipc/keys.ts";
 import type { Logger } from "../../src/log/logger.ts";
 import type { Secret } from "../../src/secret.ts";
 
@@ -65,6 +65,7 @@ export async function runAdapter(options: RunAdapterOptions): Promise<number> {
   const stop = new AbortController();
   options.signal?.addEventListener("abort", () => stop.abort(), { once: true });
   const signer = await importSigner(bundle.adapterKey);
+  const gatewayPublicKey = fromBase64(bundle.gatewayKey);
 
   let client: IpcClient | null = null;
   const queue: InboundInput[] = [];
@@ -94,7 +95,13 @@ export async function runAdapter(options: RunAdapterOptions): Promise<number> {
     while (!stop.signal.aborted) {
       try {
         client = await connectGateway(
-          { socketPath: bundle.socketPath, channel: bundle.channel, signer, log },
+          {
+            socketPath: bundle.socketPath,
+            channel: bundle.channel,
+            signer,
+            gatewayPublicKey,
+            log,
+          },
           handlers,
         );
         attempt = 0;
@@ -133,7 +140,11 @@ export async function runAdapter(options: RunAdapterOptions): Promise<number> {
         log.warn("lost the gateway connection", { reason });
       } catch (e) {
         client = null;
-        if (e instanceof HandshakeError && /key|signature|registered|adapterId/.test(e.reason)) {
+        if (
+          e instanceof HandshakeError &&
+          /^(public key does not match|bad signature for|no key registered|unknown adapterId)/
+            .test(e.reason)
+        ) {
           log.error("the gateway rejected this adapter", { reason: e.reason });
           return 2;
         }

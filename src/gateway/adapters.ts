@@ -95,6 +95,7 @@ export async function startAdapterHost(o: AdapterHostOptions): Promise<AdapterHo
   const supervisor = new Supervisor({
     channels: o.supervise === false ? [] : supervisedChannels(o.config),
     socketPath: o.paths.gatewaySocket,
+    gatewayPublicKey: server.gatewayPublicKey,
     credentials: o.credentials,
     audit: o.audit,
     log,

@@ -22,6 +22,7 @@ import type { AuditSink } from "../audit/types.ts";
 import { writeFileAtomic } from "../config/paths.ts";
 import { type Channel, CHANNELS, type Config } from "../config/schema.ts";
 import { BUNDLE_VERSION, encodeBundle, type Grants, type Isolation } from "../ipc/bundle.ts";
+import { toBase64 } from "../ipc/keys.ts";
 import type { Logger } from "../log/logger.ts";
 import type { Secret } from "../secret.ts";
 import { type AdapterStatus, STATUS_FILE, type StatusFile } from "./status_file.ts";
@@ -36,6 +37,8 @@ export interface Liveness {
   connected(channel: Channel): boolean;
   lastSeen(channel: Channel): number | undefined;
   shutdownAdapter?(channel: Channel, reason: string): Promise<void>;
+  /** The last handshake the gateway itself rejected for `channel`. */
+  lastAuthFailure?(channel: Channel): { at: number; reason: string } | undefined;
 }
 
 /** The restart policy's numbers. */
@@ -212,6 +215,8 @@ export function supervisedChannels(config: Pick<Config, "channels">): Channel[] 
 export interface SupervisorOptions {
   channels: readonly Channel[];
   socketPath: string;
+  /** The IPC server's public key; each adapter gets it and talks only to a socket proving it. */
+  gatewayPublicKey: Uint8Array;
   credentials: CredentialStore;
   audit: AuditSink;
   log: Logger;
@@ -349,6 +354,7 @@ export class Supervisor {
       version: BUNDLE_VERSION,
       channel: ch,
       socketPath: this.#o.socketPath,
+      gatewayKey: toBase64(this.#o.gatewayPublicKey),
       adapterKey: key,
       credentials: creds,
       isolation,
@@ -447,14 +453,20 @@ export class Supervisor {
       channel: slot.channel,
       payload: { code: status?.code, signal: status?.signal, uptimeMs, error: slot.lastError },
     }).catch((e) => this.#log.error("audit append failed", { error: String(e) }));
-    // Exit code 2: the gateway rejected the adapter's key. Retrying cannot fix that.
-    const decision: RestartDecision = status?.code === 2
+    // Exit code 2: the adapter was told its key is wrong. Retrying cannot fix that, but only
+    // believe it when our own IPC server really rejected this channel just now: a process
+    // squatting on the socket could say the same to make us give up on a healthy adapter.
+    const rejection = status?.code === 2
+      ? this.#o.liveness?.lastAuthFailure?.(slot.channel)
+      : undefined;
+    const rejected = rejection !== undefined && Date.now() - rejection.at < 60_000;
+    const decision: RestartDecision = rejected
       ? { action: "give-up" }
       : slot.policy.onExit(uptimeMs);
     if (decision.action === "give-up") {
       slot.state = "failed";
-      slot.lastError = status?.code === 2
-        ? `rejected by the gateway: ${slot.lastError}`
+      slot.lastError = rejected
+        ? `rejected by the gateway: ${rejection.reason}`
         : `gave up after ${slot.policy.failures} failures in a row: ${slot.lastError}`;
       this.#log.error("adapter failed; not restarting", {
         channel: slot.channel,

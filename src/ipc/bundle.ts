@@ -37,6 +37,8 @@ export interface AdapterBundle {
   version: number;
   channel: Channel;
   socketPath: string;
+  /** The gateway's base64 Ed25519 public key: the adapter talks only to a socket that proves it. */
+  gatewayKey: string;
   /** Base64 Ed25519 seed. */
   adapterKey: Secret;
   /** This channel's own credentials by vault name (`channel.<ch>.<what>`). */
@@ -59,6 +61,7 @@ const BodySchema = z.strictObject({
   version: z.literal(BUNDLE_VERSION),
   channel: z.enum(CHANNELS),
   socketPath: z.string().min(1).max(4096),
+  gatewayKey: z.string().regex(/^[A-Za-z0-9+/]{43}=$/, "a base64 Ed25519 public key"),
   adapterKey: z.string().min(1).max(128),
   credentials: z.record(z.string().min(1).max(256), z.string().min(1).max(16 * 1024)),
   isolation: z.enum(["process", "worker"]),
@@ -72,6 +75,7 @@ export function encodeBundle(bundle: AdapterBundle): Uint8Array {
     version: bundle.version,
     channel: bundle.channel,
     socketPath: bundle.socketPath,
+    gatewayKey: bundle.gatewayKey,
     // The one place the values leave their Secret wrappers: the child's stdin pipe.
     adapterKey: bundle.adapterKey.reveal(),
     credentials: Object.fromEntries([...bundle.credentials].map(([k, v]) => [k, v.reveal()])),
@@ -101,6 +105,7 @@ export function bundleFromJson(json: unknown): AdapterBundle {
     version: b.version,
     channel: b.channel,
     socketPath: b.socketPath,
+    gatewayKey: b.gatewayKey,
     adapterKey: new Secret(b.adapterKey),
     credentials: new Map(Object.entries(b.credentials).map(([k, v]) => [k, new Secret(v)])),
     isolation: b.isolation,
@@ -115,6 +120,7 @@ export function bundleToJson(bundle: AdapterBundle): Record<string, unknown> {
     version: bundle.version,
     channel: bundle.channel,
     socketPath: bundle.socketPath,
+    gatewayKey: bundle.gatewayKey,
     adapterKey: bundle.adapterKey.reveal(),
     credentials: Object.fromEntries([...bundle.credentials].map(([k, v]) => [k, v.reveal()])),
     isolation: bundle.isolation,

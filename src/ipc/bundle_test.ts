@@ -27,6 +27,7 @@ const bundle = (): AdapterBundle => ({
   version: 1,
   channel: "slack",
   socketPath: "/d/sockets/gateway.sock",
+  gatewayKey: "A".repeat(43) + "=",
   adapterKey: new Secret("a2V5"),
   credentials: new Map([["channel.slack.bot_token", new Secret("xoxb-1")]]),
   isolation: "process",

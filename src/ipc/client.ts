@@ -10,8 +10,8 @@ import type { Logger } from "../log/logger.ts";
 import { type Attachment, type Frame, type OutboundFields, PROTOCOL_VERSION } from "./codec.ts";
 import { FrameError, HandshakeError, IpcError } from "./errors.ts";
 import { FrameReader, FrameWriter } from "./framing.ts";
-import { HANDSHAKE_DEADLINE_MS, handshakeMessage } from "./handshake.ts";
-import type { AdapterSigner } from "./keys.ts";
+import { gatewayProofMessage, HANDSHAKE_DEADLINE_MS, handshakeMessage } from "./handshake.ts";
+import { type AdapterSigner, verifySignature } from "./keys.ts";
 import type { ApprovalAnswer, OutboundResult } from "./session.ts";
 
 /** A platform message as the adapter hands it to the gateway; omitted fields are empty. */
@@ -46,6 +46,12 @@ export interface ClientOptions {
   socketPath: string;
   channel: Channel;
   signer: AdapterSigner;
+  /**
+   * The gateway's public key (handed over stdin by the supervisor). The adapter sends nothing
+   * but its handshake until the gateway has signed this connection's adapter nonce with it, so
+   * a process squatting on the socket path learns no message.
+   */
+  gatewayPublicKey: Uint8Array;
   log: Logger;
   /** Whole-handshake deadline (default 5 s). */
   handshakeTimeoutMs?: number;
@@ -95,16 +101,24 @@ export async function connectGateway(
       );
     }
     const signature = await options.signer.sign(handshakeMessage(options.channel, challenge.nonce));
+    const adapterNonce = crypto.getRandomValues(new Uint8Array(32));
     await writer.write({
       type: "authResponse",
       adapterId: options.channel,
       publicKey: options.signer.publicKey,
       signature,
       protocolVersion: PROTOCOL_VERSION,
+      adapterNonce,
     });
     const result = await reader.next();
     if (result?.type !== "authResult") throw new HandshakeError("no authResult from the gateway");
     if (!result.ok) throw new HandshakeError(result.reason);
+    const proof = gatewayProofMessage(options.channel, adapterNonce, challenge.nonce);
+    if (!(await verifySignature(options.gatewayPublicKey, result.gatewaySignature, proof))) {
+      throw new HandshakeError(
+        "the socket did not prove to be this adapter's gateway (replaced socket?)",
+      );
+    }
     heartbeatMs = result.heartbeatIntervalMs || 10_000;
   } catch (e) {
     try {

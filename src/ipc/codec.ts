@@ -68,6 +68,8 @@ export type Frame =
     publicKey: Uint8Array;
     signature: Uint8Array;
     protocolVersion: number;
+    /** 32 random bytes the gateway signs back, proving the socket is the real gateway's. */
+    adapterNonce: Uint8Array;
   }
   | {
     type: "authResult";
@@ -75,6 +77,8 @@ export type Frame =
     reason: string;
     channel: string;
     heartbeatIntervalMs: number;
+    /** On success, the gateway's signature (64 bytes); empty on failure. */
+    gatewaySignature: Uint8Array;
   }
   | { type: "heartbeat"; seq: number; sentAtMs: number }
   | ({ type: "inbound" } & InboundFields)
@@ -126,6 +130,7 @@ export function encodeFrame(frame: Frame): Uint8Array {
       r._initPublicKey(frame.publicKey.length).copyBuffer(frame.publicKey);
       r._initSignature(frame.signature.length).copyBuffer(frame.signature);
       r.protocolVersion = frame.protocolVersion;
+      r._initAdapterNonce(frame.adapterNonce.length).copyBuffer(frame.adapterNonce);
       break;
     }
     case "authResult": {
@@ -134,6 +139,9 @@ export function encodeFrame(frame: Frame): Uint8Array {
       r.reason = frame.reason;
       r.channel = frame.channel;
       r.heartbeatIntervalMs = frame.heartbeatIntervalMs;
+      if (frame.gatewaySignature.length > 0) {
+        r._initGatewaySignature(frame.gatewaySignature.length).copyBuffer(frame.gatewaySignature);
+      }
       break;
     }
     case "heartbeat": {
@@ -320,6 +328,7 @@ function readKind(root: S.Frame, kind: FrameType): Frame {
         publicKey: bytesOf(r.publicKey, "publicKey", 32),
         signature: bytesOf(r.signature, "signature", 64),
         protocolVersion: r.protocolVersion,
+        adapterNonce: bytesOf(r.adapterNonce, "adapterNonce", 32),
       };
     }
     case "authResult": {
@@ -330,6 +339,9 @@ function readKind(root: S.Frame, kind: FrameType): Frame {
         reason: text(r.reason, "reason"),
         channel: text(r.channel, "channel"),
         heartbeatIntervalMs: r.heartbeatIntervalMs,
+        gatewaySignature: r._hasGatewaySignature()
+          ? bytesOf(r.gatewaySignature, "gatewaySignature", 64)
+          : new Uint8Array(),
       };
     }
     case "heartbeat": {

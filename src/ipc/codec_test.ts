@@ -81,6 +81,7 @@ Deno.test("field limits: wrong nonce and signature sizes are rejected", () => {
     publicKey: new Uint8Array(32),
     signature: new Uint8Array(65),
     protocolVersion: 1,
+    adapterNonce: new Uint8Array(32),
   });
   assertThrows(() => decodeFrame(sig), FrameError, "signature must be 64 bytes");
 });

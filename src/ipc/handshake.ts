@@ -17,6 +17,13 @@ import { fromBase64, verifySignature } from "./keys.ts";
 /** The domain-separation prefix of every handshake signature (NUL included). */
 export const HANDSHAKE_DOMAIN = "wirken-ipc-adapter-handshake-v1\0";
 
+/**
+ * The domain of the gateway's counter-signature. Adapters must be able to tell the real gateway
+ * from a process that unlinked the socket and listens in its place: an adapter needs write
+ * access to the socket path to connect, and in Deno that also allows removing it.
+ */
+export const GATEWAY_DOMAIN = "wirken-ipc-gateway-handshake-v1\0";
+
 /** Whole-handshake deadline: from accept to a verified response. */
 export const HANDSHAKE_DEADLINE_MS = 5000;
 
@@ -31,6 +38,28 @@ export function handshakeMessage(adapterId: string, nonce: Uint8Array): Uint8Arr
   out.set(id, domain.length);
   out[domain.length + id.length] = 0;
   out.set(nonce, domain.length + id.length + 1);
+  return out;
+}
+
+/**
+ * The exact bytes the gateway signs for an adapter:
+ * `GATEWAY_DOMAIN || adapterId || 0x00 || adapterNonce || gatewayNonce`.
+ */
+export function gatewayProofMessage(
+  adapterId: string,
+  adapterNonce: Uint8Array,
+  gatewayNonce: Uint8Array,
+): Uint8Array {
+  const domain = encoder.encode(GATEWAY_DOMAIN);
+  const id = encoder.encode(adapterId);
+  const out = new Uint8Array(
+    domain.length + id.length + 1 + adapterNonce.length + gatewayNonce.length,
+  );
+  let off = 0;
+  for (const part of [domain, id, new Uint8Array(1), adapterNonce, gatewayNonce]) {
+    out.set(part, off);
+    off += part.length;
+  }
   return out;
 }
 

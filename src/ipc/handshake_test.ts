@@ -70,6 +70,7 @@ Deno.test("verifyHandshake: good, wrong key, other nonce, other adapterId, unkno
     publicKey: signer.publicKey,
     signature: await signer.sign(handshakeMessage(signedId, n)),
     protocolVersion: 1,
+    adapterNonce: new Uint8Array(32),
   });
   assertEquals(await verifyHandshake(await response("telegram"), nonce, keys), "telegram");
   // The Slack adapter's key claiming Telegram.

@@ -97,3 +97,12 @@ export async function generateAdapterKey(): Promise<{ seed: Secret; publicKeyBas
   const signer = await importSigner(seedSecret);
   return { seed: seedSecret, publicKeyBase64: toBase64(signer.publicKey) };
 }
+
+/**
+ * A throwaway signing key, e.g. the gateway's per-run identity on its socket: its public key
+ * reaches adapters over their stdin, so nothing needs to be stored.
+ */
+export async function ephemeralSigner(): Promise<AdapterSigner> {
+  const { seed } = await generateAdapterKey();
+  return await importSigner(seed);
+}

@@ -15,8 +15,10 @@ import type { Logger } from "../log/logger.ts";
 import { type Attachment, type Frame, PROTOCOL_VERSION } from "./codec.ts";
 import { FrameError, HandshakeError, IpcError } from "./errors.ts";
 import { FrameReader, FrameWriter } from "./framing.ts";
+import { type AdapterSigner, ephemeralSigner } from "./keys.ts";
 import {
   FailureLimiter,
+  gatewayProofMessage,
   HANDSHAKE_DEADLINE_MS,
   isChannel,
   NonceRegistry,
@@ -92,6 +94,10 @@ export interface IpcServerOptions {
   maxInflightInbound?: number;
   /** Handshake failure limiter (default 10 per minute per claimed adapter id). */
   limiter?: FailureLimiter;
+  /** The gateway's identity on the socket (default: a fresh key per run). */
+  gatewaySigner?: AdapterSigner;
+  /** How often the socket file is checked for replacement (default 1 s). */
+  socketCheckMs?: number;
 }
 
 /** Counters for status and tests. */
@@ -106,6 +112,10 @@ export interface IpcServerStats {
 /** A running IPC server. */
 export interface IpcServer {
   readonly socketPath: string;
+  /** The gateway's public key; adapters get it over stdin and check the gateway's signature. */
+  readonly gatewayPublicKey: Uint8Array;
+  /** The last handshake this server rejected for `channel`, if any. */
+  lastAuthFailure(channel: Channel): { at: number; reason: string } | undefined;
   /** The outbound side of `channel`. */
   link<C extends Channel>(channel: C): ChannelLink<C>;
   /** Sends on the handle's own channel; the only way to send. */
@@ -202,7 +212,10 @@ export async function startIpcServer(options: IpcServerOptions): Promise<IpcServ
   let pending = 0;
   let closing = false;
 
-  const listener = await listenPrivate(options.socketPath);
+  const signer = options.gatewaySigner ?? await ephemeralSigner();
+  const authFailures = new Map<Channel, { at: number; reason: string }>();
+  let listener = await listenPrivate(options.socketPath);
+  let socketId = await fileId(options.socketPath);
   log.info("listening", { socket: options.socketPath });
 
   function audit(event: Parameters<AuditSink["append"]>[0]): void {
@@ -245,6 +258,10 @@ export async function startIpcServer(options: IpcServerOptions): Promise<IpcServ
         reason: "",
         channel,
         heartbeatIntervalMs: heartbeatMs,
+        // Proves to the adapter that this socket is the gateway it was started by.
+        gatewaySignature: await signer.sign(
+          gatewayProofMessage(channel, first.adapterNonce, nonce),
+        ),
       });
       return channel;
     } catch (e) {
@@ -260,6 +277,7 @@ export async function startIpcServer(options: IpcServerOptions): Promise<IpcServ
       const wasBlocked = limiter.blocked(peer);
       const crossed = wasBlocked ? false : limiter.record(peer);
       log.warn("adapter handshake failed", { peer, reason });
+      if (isChannel(peer)) authFailures.set(peer, { at: Date.now(), reason });
       if (!wasBlocked || crossed) {
         // Past the limit only the crossing is audited, so a flood cannot flood the audit log.
         audit({
@@ -277,6 +295,7 @@ export async function startIpcServer(options: IpcServerOptions): Promise<IpcServ
           reason,
           channel: "",
           heartbeatIntervalMs: 0,
+          gatewaySignature: new Uint8Array(),
         }).catch(() => {});
         let timer: ReturnType<typeof setTimeout> | undefined;
         await Promise.race([told, new Promise((r) => (timer = setTimeout(r, 100)))]);
@@ -398,15 +417,53 @@ export async function startIpcServer(options: IpcServerOptions): Promise<IpcServ
     }
   }
 
-  const acceptLoop = (async () => {
-    try {
-      for await (const conn of listener) {
-        serve(conn).catch((e) => log.error("connection handler failed", { error: String(e) }));
+  function acceptOn(l: Deno.Listener<Deno.Conn, Deno.UnixAddr>): Promise<void> {
+    return (async () => {
+      try {
+        for await (const conn of l) {
+          serve(conn).catch((e) => log.error("connection handler failed", { error: String(e) }));
+        }
+      } catch (e) {
+        if (!closing) log.error("accept loop ended", { error: String(e) });
       }
+    })();
+  }
+  const acceptLoops = [acceptOn(listener)];
+
+  // Anything that may connect may also unlink the socket (Deno grants both with write access
+  // to the path) and listen in its place. Adapters refuse such an impostor (it cannot sign as
+  // the gateway); here the gateway notices and takes its path back.
+  let checking: Promise<void> | null = null;
+  const socketWatch = setInterval(() => {
+    if (checking || closing) return;
+    checking = checkSocket().finally(() => (checking = null));
+  }, options.socketCheckMs ?? 1000);
+
+  async function checkSocket(): Promise<void> {
+    try {
+      const now = await fileId(options.socketPath);
+      if (now === socketId || closing) return;
+      log.error("the gateway socket was removed or replaced; re-creating it", {
+        socket: options.socketPath,
+      });
+      audit({
+        kind: "auth.failure",
+        actor: "unknown",
+        payload: { reason: "gateway socket removed or replaced", transport: "ipc" },
+      });
+      // Close first: Deno unlinks a listener's path when it closes, whoever owns it by then.
+      try {
+        listener.close();
+      } catch { /* closed */ }
+      await Deno.remove(options.socketPath).catch(() => {});
+      listener = Deno.listen({ transport: "unix", path: options.socketPath });
+      await Deno.chmod(options.socketPath, 0o600);
+      socketId = await fileId(options.socketPath);
+      acceptLoops.push(acceptOn(listener));
     } catch (e) {
-      if (!closing) log.error("accept loop ended", { error: String(e) });
+      log.error("cannot re-create the gateway socket", { error: String(e) });
     }
-  })();
+  }
 
   const beat = setInterval(() => {
     const now = Date.now();
@@ -512,6 +569,8 @@ export async function startIpcServer(options: IpcServerOptions): Promise<IpcServ
   let closed: Promise<void> | null = null;
   return {
     socketPath: options.socketPath,
+    gatewayPublicKey: signer.publicKey,
+    lastAuthFailure: (channel) => authFailures.get(channel),
     link,
     send,
     connected: (channel) => conns.has(channel),
@@ -525,18 +584,30 @@ export async function startIpcServer(options: IpcServerOptions): Promise<IpcServ
       closed ??= (async () => {
         closing = true;
         clearInterval(beat);
+        clearInterval(socketWatch);
+        await checking;
         try {
           listener.close();
         } catch { /* closed */ }
         for (const ac of conns.values()) ac.close();
         conns.clear();
-        await acceptLoop;
+        await Promise.all(acceptLoops);
         await Deno.remove(options.socketPath).catch(() => {});
         log.info("stopped");
       })();
       return closed;
     },
   };
+}
+
+/** Device and inode of `path` as one string, or `null` when it is gone. */
+async function fileId(path: string): Promise<string | null> {
+  try {
+    const info = await Deno.lstat(path);
+    return `${info.dev}:${info.ino}`;
+  } catch {
+    return null;
+  }
 }
 
 /**

@@ -42,8 +42,16 @@ export function sampleFrames(): Frame[] {
       publicKey: new Uint8Array(32).fill(1),
       signature: new Uint8Array(64).fill(2),
       protocolVersion: 1,
+      adapterNonce: new Uint8Array(32).fill(3),
     },
-    { type: "authResult", ok: true, reason: "", channel: "telegram", heartbeatIntervalMs: 10000 },
+    {
+      type: "authResult",
+      ok: true,
+      reason: "",
+      channel: "telegram",
+      heartbeatIntervalMs: 10000,
+      gatewaySignature: new Uint8Array(64).fill(4),
+    },
     { type: "heartbeat", seq: 42, sentAtMs: 1_700_000_000_000 },
     {
       type: "inbound",

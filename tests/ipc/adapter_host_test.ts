@@ -33,7 +33,13 @@ Deno.test("adapter host: inbound -> dispatch -> reply on the same handle", async
   });
   const sent: string[] = [];
   const client = await connectGateway(
-    { socketPath: host.socketPath, channel: "telegram", signer: tg.signer, log },
+    {
+      socketPath: host.socketPath,
+      channel: "telegram",
+      signer: tg.signer,
+      gatewayPublicKey: host.server.gatewayPublicKey,
+      log,
+    },
     {
       onOutbound(m) {
         sent.push(`${m.conversationId}|${m.replyToId}|${m.text}`);

@@ -112,7 +112,13 @@ Deno.test(`fuzz: a live server survives a stream of mutants (seed ${SEED})`, asy
   const gw = await startTestGateway(["telegram", "slack"]);
   const { log } = captureLogger();
   const good = await connectGateway(
-    { socketPath: gw.socketPath, channel: "telegram", signer: gw.ids.telegram.signer, log },
+    {
+      socketPath: gw.socketPath,
+      channel: "telegram",
+      signer: gw.ids.telegram.signer,
+      gatewayPublicKey: gw.server.gatewayPublicKey,
+      log,
+    },
     { onOutbound: () => Promise.resolve({ ok: true, messageId: "ok", error: "" }) },
   );
   try {

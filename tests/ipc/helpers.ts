@@ -194,6 +194,7 @@ export async function rawHandshake(
       handshakeMessage(opts.signedId ?? claim, opts.nonce ?? challenge.nonce),
     ),
     protocolVersion: PROTOCOL_VERSION,
+    adapterNonce: crypto.getRandomValues(new Uint8Array(32)),
   };
   await peer.writer.write(response);
   let result: Frame | null = null;

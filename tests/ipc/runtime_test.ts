@@ -9,11 +9,14 @@ import {
   runAdapter,
 } from "../../adapters/shared/runtime.ts";
 import type { AdapterBundle } from "../../src/ipc/bundle.ts";
+import { ephemeralSigner, toBase64 } from "../../src/ipc/keys.ts";
 import { startIpcServer } from "../../src/ipc/server.ts";
 import { captureLogger, startTestGateway, waitFor } from "./helpers.ts";
 
 Deno.test("runtime: reconnects after a gateway restart, delivers queued inbound, stops on shutdown", async () => {
-  const gw = await startTestGateway(["telegram"]);
+  // The same gateway identity across the restart (a real restart also restarts the adapters).
+  const gatewaySigner = await ephemeralSigner();
+  const gw = await startTestGateway(["telegram"], { gatewaySigner });
   const { log } = captureLogger();
   let ctx: DriverContext | null = null;
   const driver: ChannelDriver = {
@@ -27,6 +30,7 @@ Deno.test("runtime: reconnects after a gateway restart, delivers queued inbound,
     version: 1,
     channel: "telegram",
     socketPath: gw.socketPath,
+    gatewayKey: toBase64(gw.server.gatewayPublicKey),
     adapterKey: gw.ids.telegram.seed,
     credentials: new Map(),
     isolation: "process",
@@ -48,6 +52,7 @@ Deno.test("runtime: reconnects after a gateway restart, delivers queued inbound,
     },
     audit: gw.audit,
     log,
+    gatewaySigner,
     onInbound: (e) => {
       inbound.push(e.message.text);
     },

@@ -25,6 +25,7 @@ async function goodAdapter(gw: TestGateway, id: Identity = gw.ids.telegram): Pro
     socketPath: gw.socketPath,
     channel: id.channel,
     signer: id.signer,
+    gatewayPublicKey: gw.server.gatewayPublicKey,
     log,
   }, {
     onOutbound: (m) => Promise.resolve({ ok: true, messageId: `sent:${m.text}`, error: "" }),
@@ -57,7 +58,13 @@ Deno.test("a test adapter connects, authenticates, sends inbound and receives ou
     const { log } = captureLogger();
     const id = gw.ids.telegram;
     const client = await connectGateway(
-      { socketPath: gw.socketPath, channel: "telegram", signer: id.signer, log },
+      {
+        socketPath: gw.socketPath,
+        channel: "telegram",
+        signer: id.signer,
+        gatewayPublicKey: gw.server.gatewayPublicKey,
+        log,
+      },
       {
         onOutbound: (m) => {
           received.push(`${m.conversationId}:${m.text}:${m.replyToId}`);
@@ -363,9 +370,17 @@ Deno.test("a second gateway on the same socket is refused; a stale socket is rep
       refused = String(e);
     }
     assertStringIncludes(refused, "already listening");
-    // A stale socket file (a listener that died without cleaning up) is replaced.
+    // A stale socket file (a gateway killed with SIGKILL never unlinks it) is replaced.
     const stalePath = `${gw.dir}/sockets/stale.sock`;
-    Deno.listen({ transport: "unix", path: stalePath }).close();
+    const child = new Deno.Command(Deno.execPath(), {
+      args: [
+        "eval",
+        `Deno.listen({ transport: "unix", path: ${JSON.stringify(stalePath)} }); ` +
+        `Deno.kill(Deno.pid, "SIGKILL");`,
+      ],
+    }).spawn();
+    await child.status;
+    assert(Deno.lstatSync(stalePath).isSocket, "a stale socket file exists");
     const again = await startIpcServer({
       socketPath: stalePath,
       config: { channels: {} },

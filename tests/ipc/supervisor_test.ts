@@ -47,6 +47,7 @@ async function rig(
   const sup = new Supervisor({
     channels,
     socketPath: gw.socketPath,
+    gatewayPublicKey: gw.server.gatewayPublicKey,
     credentials: creds,
     audit: gw.audit,
     log,
@@ -276,6 +277,7 @@ Deno.test("an adapter exits when its stdin closes (the gateway died): no orphans
     const { adapterGrants } = await import("../../adapters/shared/manifests.ts");
     const { launchPlan } = await import("../../src/gateway/supervisor.ts");
     const { encodeBundle } = await import("../../src/ipc/bundle.ts");
+    const { toBase64 } = await import("../../src/ipc/keys.ts");
     const grants = adapterGrants("telegram", gw.socketPath, { get: () => undefined });
     const plan = launchPlan("telegram", grants, {
       compiled: false,
@@ -295,6 +297,7 @@ Deno.test("an adapter exits when its stdin closes (the gateway died): no orphans
       version: 1,
       channel: "telegram",
       socketPath: gw.socketPath,
+      gatewayKey: toBase64(gw.server.gatewayPublicKey),
       adapterKey: gw.ids.telegram.seed,
       credentials: new Map(),
       isolation: "process",
@@ -326,6 +329,79 @@ Deno.test("Worker path: channel code that exits its Worker is detected and resta
     );
     assertEquals(await probe(r, "hello"), "echoed:hello");
   } finally {
+    await r.stop();
+  }
+});
+
+Deno.test("a key the gateway rejects stops the adapter at once, with the gateway's reason", async () => {
+  const { identity } = await import("./helpers.ts");
+  const wrong = await identity("telegram");
+  const r = await rig(
+    ["telegram"],
+    { isolation: "process" },
+    (creds) => creds.set(credentialNames.adapterKey("telegram"), wrong.seed),
+  );
+  try {
+    await waitFor(() => r.status().state === "failed", 15_000, "failed");
+    assertEquals(r.status().restarts, 0);
+    assertStringIncludes(
+      r.status().lastError ?? "",
+      "rejected by the gateway: public key does not match",
+    );
+  } finally {
+    await r.stop();
+  }
+});
+
+Deno.test("a squatter claiming the key is wrong does not make the supervisor give up", async () => {
+  const { encodeFrame } = await import("../../src/ipc/codec.ts");
+  const { FrameReader, lengthPrefixed } = await import("../../src/ipc/framing.ts");
+  const r = await rig(["telegram"], { isolation: "process" });
+  const squatPath = `${r.gw.dir}/sockets/squat.sock`;
+  const squat = Deno.listen({ transport: "unix", path: squatPath });
+  const lie = (async () => {
+    for await (const conn of squat) {
+      (async () => {
+        await conn.write(lengthPrefixed(encodeFrame({
+          type: "authChallenge",
+          nonce: new Uint8Array(32),
+          protocolVersion: 1,
+        })));
+        await new FrameReader(conn).next().catch(() => null);
+        await conn.write(lengthPrefixed(encodeFrame({
+          type: "authResult",
+          ok: false,
+          reason: "bad signature for telegram",
+          channel: "",
+          heartbeatIntervalMs: 0,
+          gatewaySignature: new Uint8Array(),
+        }))).catch(() => 0);
+        conn.close();
+      })().catch(() => {});
+    }
+  })();
+  const { log } = captureLogger();
+  const sup = new Supervisor({
+    channels: ["telegram"],
+    socketPath: squatPath,
+    gatewayPublicKey: r.gw.server.gatewayPublicKey,
+    credentials: r.creds,
+    audit: r.gw.audit,
+    log,
+    liveness: r.gw.server, // the real gateway, which rejected nobody
+    env: PARENT_ENV,
+    driver: "test",
+    statusFile: `${r.gw.dir}/sockets/squat-status.json`,
+    backoff: { baseMs: 20, maxMs: 40 },
+  });
+  try {
+    await sup.start();
+    await waitFor(() => (sup.status()[0]?.restarts ?? 0) >= 2, 15_000, "restarted, not given up");
+    assert(sup.status()[0].state !== "failed");
+  } finally {
+    await sup.stop();
+    squat.close();
+    await lie;
     await r.stop();
   }
 });
