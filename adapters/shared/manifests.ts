@@ -37,8 +37,8 @@ export function hostPort(url: string): string | null {
 
 /**
  * The grants of `channel`'s adapter: its manifest's hosts (plus an API base override read from
- * `env`, plus the loopback webhook port), the gateway socket, read/write of the socket
- * directory only, and its manifest's env names. Nothing else: no run, ffi, sys, or other files.
+ * `env`, plus the loopback webhook port), the gateway socket (net, read and write of that one
+ * path), and its manifest's env names. Nothing else: no run, ffi, sys, or other files.
  */
 export function adapterGrants(
   channel: Channel,
@@ -61,7 +61,7 @@ export function adapterGrants(
     if (Number.isInteger(port) && port > 0 && port < 65536) net.add(`127.0.0.1:${port}`);
   }
   net.add(`unix:${socketPath}`);
-  const dir = socketPath.slice(0, socketPath.lastIndexOf("/")) || "/";
-  // Deno 2 wants read+write of the socket path itself to connect; the directory covers it.
-  return { net: [...net], read: [dir], write: [dir], env: [...m.env] };
+  // Deno 2 wants read+write of the socket path itself to connect. Only that path: the socket
+  // directory also holds status.json, which an adapter must neither read nor forge.
+  return { net: [...net], read: [socketPath], write: [socketPath], env: [...m.env] };
 }

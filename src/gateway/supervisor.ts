@@ -3,7 +3,7 @@
  * re-invoking this program as `wirken adapter <channel>` with only that channel's grants.
  *
  * - From source (`deno run main.ts`): the child is `deno run --allow-net=<manifest hosts>,
- *   unix:<socket> --allow-read=<socket dir> --allow-write=<socket dir> --allow-env=<few>
+ *   unix:<socket> --allow-read=<socket> --allow-write=<socket> --allow-env=<few>
  *   main.ts adapter <channel>`, so the OS process itself is confined.
  * - Compiled (`deno compile`): the binary's permissions are baked in, so the child is
  *   `<binary> adapter <channel>` and it runs its channel code in a Worker whose

@@ -42,13 +42,14 @@ Deno.test("launch plans: flags from source, worker when compiled", () => {
     "files.slack.com:443",
     "unix:/d/sockets/gateway.sock",
   ]);
-  assertEquals(grants.read, ["/d/sockets"]);
+  assertEquals(grants.read, ["/d/sockets/gateway.sock"]);
+  assertEquals(grants.write, ["/d/sockets/gateway.sock"]);
   const base = { execPath: "/usr/bin/deno", mainModule: "/w/main.ts", configPath: "/w/deno.json" };
   const flags = launchPlan("slack", grants, { ...base, compiled: false, isolation: "process" });
   assertEquals(flags.isolation, "process");
   assertEquals(flags.args.slice(-3), ["/w/main.ts", "adapter", "slack"]);
   assert(flags.args.includes(`--allow-net=${grants.net.join(",")}`));
-  assert(flags.args.includes("--allow-read=/d/sockets"));
+  assert(flags.args.includes("--allow-read=/d/sockets/gateway.sock"));
   assert(
     flags.args.includes(
       "--allow-env=HTTPS_PROXY,HTTP_PROXY,NO_PROXY,SLACK_API_URL,HOME,WIRKEN_DATA_DIR",

@@ -93,6 +93,12 @@ async function isolationChecks(r: Rig): Promise<void> {
   await Deno.writeTextFile(vault, "not really a vault");
   assertStringIncludes(await probe(r, `probe read ${vault}`), "denied NotCapable");
   assertStringIncludes(await probe(r, "probe read /etc/passwd"), "denied NotCapable");
+  // Not even the socket directory's status file (nor could it forge one).
+  await Deno.writeTextFile(`${r.gw.dir}/sockets/other.json`, "{}");
+  assertStringIncludes(
+    await probe(r, `probe read ${r.gw.dir}/sockets/other.json`),
+    "denied NotCapable",
+  );
   // Another channel's env variable, and secrets (which are also absent from its environment).
   assertStringIncludes(await probe(r, "probe env SLACK_API_URL"), "denied NotCapable");
   assertStringIncludes(await probe(r, "probe env OPENAI_API_KEY"), "denied NotCapable");
