@@ -61,6 +61,9 @@ export const runCommand: CommandSpec = {
       socketPath: gateway.socketPath,
       webchatUrl: gateway.webchatUrl,
     }));
+    // The one-time login link (docs/webchat.md): WebChat answers 401 to everything without the
+    // session it opens. Terminal only; the gateway never writes it to its log files.
+    print(`WebChat login (valid until the gateway stops): ${gateway.webchatLoginUrl}`);
     await new Promise<void>((resolve) => {
       const stop = () => {
         Deno.removeSignalListener("SIGINT", stop);
