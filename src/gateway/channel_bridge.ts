@@ -45,7 +45,15 @@ export async function dispatchFromAdapter(
     case "approval":
       return { status: "answered", text: r.message };
     case "answered":
-      return { status: "answered", text: r.text };
+      // A reply is a way out like any other: a secret the model repeats is redacted here.
+      return {
+        status: "answered",
+        text: await core.guardReply(r.text, {
+          channel: message.channel,
+          session: r.session,
+          agent: r.agent,
+        }),
+      };
     case "limited":
       return { status: "limited", message: r.message };
     case "failed":

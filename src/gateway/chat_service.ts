@@ -118,7 +118,8 @@ export function createChatService(d: ChatServiceDeps): ChatService {
       } else {
         conversation = crypto.randomUUID();
       }
-      yield { type: "session", sessionId: `${WEBCHAT}:${conversation}:${input.agent}` };
+      const sessionId = `${WEBCHAT}:${conversation}:${input.agent}`;
+      yield { type: "session", sessionId };
       const msg = { channel: WEBCHAT, conversation, sender: "local", text: input.text };
       const answer = await core.broker.handleReply(msg);
       if (answer) {
@@ -130,9 +131,20 @@ export function createChatService(d: ChatServiceDeps): ChatService {
         yield { type: "done" };
         return;
       }
+      // Streamed text is held back a little so a secret split across deltas is still caught;
+      // each run of text between tool events gets its own guard (one audit per run).
+      const guardRun = () => core.streamGuard({ channel: WEBCHAT, session: sessionId });
+      let out = guardRun();
       for await (const e of core.runtime.stream(msg, { agent: input.agent, signal })) {
-        if (e.type === "text") yield { type: "text", text: e.text };
-        else if (e.type === "tool_call") {
+        if (e.type === "text") {
+          const safe = out.push(e.text);
+          if (safe) yield { type: "text", text: safe };
+          continue;
+        }
+        const rest = await out.end();
+        if (rest) yield { type: "text", text: rest };
+        out = guardRun();
+        if (e.type === "tool_call") {
           yield {
             type: "tool_call",
             id: e.call.id,
@@ -158,6 +170,8 @@ export function createChatService(d: ChatServiceDeps): ChatService {
           }
         }
       }
+      const rest = await out.end();
+      if (rest) yield { type: "text", text: rest };
       yield { type: "done" };
     },
 

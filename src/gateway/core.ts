@@ -17,6 +17,7 @@ import type { DispatchOptions, DispatchResult, Inbound } from "../router/dispatc
 import type { McpService } from "../mcp/service.ts";
 import type { OpenedSkills } from "../skills/service.ts";
 import type { Tool } from "../tools/types.ts";
+import type { ChatMessage } from "../providers/types.ts";
 import type { Vault } from "../vault/mod.ts";
 import { ApprovalHub } from "./approvals.ts";
 
@@ -50,14 +51,34 @@ export interface Core {
   mcp: McpService | null;
   /** The sandbox `exec` runs in (`bwrap`, `docker`, `host`), or null when none works. */
   sandbox: string | null;
-  /** Every tool offered now. */
+  /** Every tool offered now (guarded). */
   tools(): Tool[];
+  /** Scans replies before they leave (adapters, WebChat). */
+  guardReply(
+    text: string,
+    where: { channel: string; session?: string; agent?: string },
+  ): Promise<string>;
+  /** A guard for a reply sent in pieces (WebChat streaming). */
+  streamGuard(where: { channel: string; session?: string }): import("../guard/mod.ts").StreamGuard;
   /**
    * The one entry for a message. An approval answer ("approve k3j9xz") is handled first, before
    * the session's turn lock: the turn that asked is waiting inside it.
    */
   handle(msg: Inbound, opts?: DispatchOptions): Promise<CoreResult>;
   close(): Promise<void>;
+}
+
+/** `m` with `redact` applied to every text it carries. */
+export function redactMessage(m: ChatMessage, redact: (text: string) => string): ChatMessage {
+  if (m.role === "user") return { ...m, content: redact(m.content) };
+  if (m.role === "assistant") {
+    return {
+      ...m,
+      content: m.content && redact(m.content),
+      toolCalls: m.toolCalls?.map((c) => ({ ...c, arguments: redact(c.arguments) })),
+    };
+  }
+  return { ...m, results: m.results.map((r) => ({ ...r, content: redact(r.content) })) };
 }
 
 /** Sources with no allow-list of their own: the person at this machine. */
@@ -89,6 +110,9 @@ export async function startCore(o: CoreOptions): Promise<Core> {
     { WasmSandbox },
     { createAgentRuntime },
     { requireCredential },
+    guard,
+    { setLogTextRedactor },
+    { createProvider },
   ] = await Promise.all([
     import("../permissions/store.ts"),
     import("../permissions/broker.ts"),
@@ -98,8 +122,18 @@ export async function startCore(o: CoreOptions): Promise<Core> {
     import("../sandbox/wasm/sandbox.ts"),
     import("../router/runtime.ts"),
     import("../vault/mod.ts"),
+    import("../guard/mod.ts"),
+    import("../log/redact.ts"),
+    import("../providers/registry.ts"),
   ]);
   const { config, paths, vault, audit, log, env } = o;
+  // Every way out is scanned for vault values and key shapes: logs (from here on), provider
+  // requests, tool arguments, replies. Without a vault only the key shapes are known.
+  const scanner = vault
+    ? guard.SecretScanner.fromStore(vault)
+    : guard.SecretScanner.fromSecrets([]);
+  setLogTextRedactor(scanner);
+  const tracker = new guard.UntrustedTracker({ audit });
   const permissions = PermissionStore.open(paths.permissionsDb);
   const sandbox = await sandboxStatus(config.tools);
   if (!sandbox.ok) log.warn(`exec is not offered: ${sandbox.detail}`);
@@ -116,6 +150,7 @@ export async function startCore(o: CoreOptions): Promise<Core> {
     ask: approvals.ask,
     sandboxFor: (tool) => (tool === "exec" ? sandbox.kind ?? "none" : "none"),
     timeoutMs: config.tools.approvalTimeoutSeconds * 1000,
+    rememberedApplies: (session, tier) => guard.rememberedApprovalApplies(tracker, session, tier),
   });
   const builtins = builtinToolsFromConfig(config, {
     sandboxFor: sandbox.ok ? sandboxProvider(config.tools) : undefined,
@@ -123,6 +158,10 @@ export async function startCore(o: CoreOptions): Promise<Core> {
       vault
         ? Promise.resolve(requireCredential(vault, name).reveal())
         : Promise.reject(new Error(`No vault: ${name} is not available.`)),
+    egress: (agent) => ({
+      policy: guard.egressPolicyFor(config, agent),
+      onRefused: guard.egressRefusalAuditor(audit, { agent, destination: "web_fetch" }),
+    }),
   });
   const skills = await openSkills({
     settings: config.skills,
@@ -136,7 +175,15 @@ export async function startCore(o: CoreOptions): Promise<Core> {
     const { startMcp } = await import("../mcp/service.ts");
     mcp = await startMcp({ config, credentials: vault, log, sandboxWrap: await mcpSandbox(paths) });
   }
-  const tools = () => [...builtins, ...skills.tools, ...(mcp?.tools() ?? [])];
+  // Each tool is wrapped once: arguments carrying a secret are refused, results are redacted
+  // and recorded as untrusted content of the session.
+  const wrapped = new WeakMap<Tool, Tool>();
+  const guarded = (t: Tool): Tool => {
+    let g = wrapped.get(t);
+    if (!g) wrapped.set(t, g = guard.guardTool(t, { scanner, audit, tracker }));
+    return g;
+  };
+  const tools = () => [...builtins, ...skills.tools, ...(mcp?.tools() ?? [])].map(guarded);
   const home = env.get("HOME") ?? "";
   const runtime = createAgentRuntime({
     config,
@@ -152,6 +199,22 @@ export async function startCore(o: CoreOptions): Promise<Core> {
     ),
     awsConfigFile: await readText(env.get("AWS_CONFIG_FILE") ?? `${home}/.aws/config`),
     systemExtra: skills.promptSection ? [skills.promptSection] : [],
+    providerFactory: (settings, model) =>
+      guard.guardProvider(createProvider(settings), {
+        scanner,
+        audit,
+        where: { destination: `${model.kind}/${model.model}` },
+      }),
+    beforeStore: (m) => redactMessage(m, (text) => scanner.redactText(text).text),
+    onTurnStart: (t) =>
+      tracker.beginTurn({
+        session: t.session,
+        agent: t.agent,
+        channel: t.channel,
+        sender: t.sender,
+        senderIsOwner: isOwner(config, t.channel, t.sender),
+        text: t.text,
+      }),
   });
   return {
     runtime,
@@ -162,6 +225,19 @@ export async function startCore(o: CoreOptions): Promise<Core> {
     mcp,
     sandbox: sandbox.kind,
     tools,
+    guardReply: async (text, where) =>
+      (await guard.guardEgressText({ scanner, audit }, text, {
+        kind: "reply",
+        destination: where.channel,
+        ...where,
+      }))
+        .text,
+    streamGuard: (where) =>
+      guard.createStreamGuard({ scanner, audit }, {
+        kind: "reply",
+        destination: where.channel,
+        ...where,
+      }),
     async handle(msg, opts) {
       const answer = await broker.handleReply({ ...msg });
       if (answer) {
@@ -171,6 +247,7 @@ export async function startCore(o: CoreOptions): Promise<Core> {
       return await runtime.handle(msg, opts);
     },
     async close() {
+      setLogTextRedactor(undefined);
       approvals.close();
       await mcp?.stop();
       runtime.close();

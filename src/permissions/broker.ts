@@ -65,6 +65,12 @@ export interface BrokerOptions {
   timeoutMs?: number;
   /** How often the database is polled for terminal decisions (default 250 ms). */
   pollMs?: number;
+  /**
+   * Whether a remembered approval may stand in for asking, in this session now. After untrusted
+   * content (a fetched page, a stranger's message) entered the session it may not: the user is
+   * asked again and `note` (naming that source) is added to the prompt. Default: it applies.
+   */
+  rememberedApplies?: (session: string, tier: Tier) => { applies: boolean; note?: string };
 }
 
 /** A chat/dialog answer to a prompt. */
@@ -161,7 +167,8 @@ export class ApprovalBroker {
       channel: req.channel,
       sender: req.sender,
     };
-    if (tier === 2) {
+    const caution = this.#o.rememberedApplies?.(req.session, tier);
+    if (tier === 2 && (caution?.applies ?? true)) {
       const remembered = this.#o.store.findRemembered(key, this.#now());
       if (remembered) {
         const recorded = await this.#audit({
@@ -227,7 +234,8 @@ export class ApprovalBroker {
     };
     // A surface that fails to show the prompt must not approve by default: the wait goes on
     // (the terminal can still answer) and ends in expiry.
-    await this.#o.ask({ ...prompt, text: promptText(prompt, now) }).catch(() => {});
+    const note = caution && !caution.applies && caution.note ? `\n${caution.note}` : "";
+    await this.#o.ask({ ...prompt, text: promptText(prompt, now) + note }).catch(() => {});
     const final = await this.#wait(pending);
     if (final.status === "approved") {
       const remember = final.remember && tier === 2;

@@ -31,7 +31,12 @@ interface Harness {
   dbPath: string;
 }
 
-async function harness(opts: { timeoutMs?: number } = {}): Promise<Harness> {
+async function harness(
+  opts: {
+    timeoutMs?: number;
+    rememberedApplies?: (session: string, tier: 1 | 2 | 3) => { applies: boolean; note?: string };
+  } = {},
+): Promise<Harness> {
   const dir = await Deno.makeTempDir({ prefix: "wirken-perm-" });
   const dbPath = join(dir, "permissions.db");
   const store = PermissionStore.open(dbPath);
@@ -54,6 +59,7 @@ async function harness(opts: { timeoutMs?: number } = {}): Promise<Harness> {
     timeoutMs: opts.timeoutMs ?? 60_000,
     pollMs: 10,
     sandboxFor: (tool) => (tool === "exec" ? "bwrap" : "none"),
+    rememberedApplies: opts.rememberedApplies,
     ask: (prompt) => {
       h.prompts.push(prompt);
       const a = h.answer;
@@ -122,6 +128,30 @@ Deno.test("tier 2: approved with 'always' is remembered for 30 days, then asked 
     assertEquals(h.prompts.length, 2, "expired after 30 days: asked again");
     assert(h.audit.kinds().includes("tool.approved"));
     assert(h.audit.kinds().includes("tool.denied"));
+  } finally {
+    await done(h);
+  }
+});
+
+Deno.test("tier 2: after untrusted content a remembered approval is asked again, naming the source", async () => {
+  const tainted = new Set<string>();
+  const h = await harness({
+    rememberedApplies: (session) =>
+      tainted.has(session)
+        ? { applies: false, note: "Caution: a fetched page came before this request." }
+        : { applies: true },
+  });
+  try {
+    h.answer = { sender: "alice", text: (c) => `approve ${c} always` };
+    assertEquals(await h.broker.check(req()), "allow");
+    h.answer = null;
+    assertEquals(await h.broker.check(req()), "allow", "remembered while the session is clean");
+    assertEquals(h.prompts.length, 1);
+    tainted.add("telegram:42:default");
+    h.answer = { sender: "alice", text: (c) => `deny ${c}` };
+    assertEquals(await h.broker.check(req()), "deny");
+    assertEquals(h.prompts.length, 2, "asked again despite the remembered approval");
+    assertStringIncludes(h.prompts[1].text, "a fetched page came before this request");
   } finally {
     await done(h);
   }

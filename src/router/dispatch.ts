@@ -12,7 +12,7 @@ import type { AuditSink } from "../audit/types.ts";
 import type { Config } from "../config/schema.ts";
 import { type AgentProfile, type PermissionCheck, runTurn, type TurnEvent } from "../agent/loop.ts";
 import { isProviderError } from "../providers/errors.ts";
-import type { Provider } from "../providers/types.ts";
+import type { ChatMessage, Provider } from "../providers/types.ts";
 import type { RateLimiter } from "../ratelimit/limiter.ts";
 import type { SessionStore } from "../sessions/store.ts";
 import type { Tool } from "../tools/types.ts";
@@ -52,6 +52,18 @@ export interface DispatchDeps {
   provider(model: EffectiveModel, agent: AgentConfig): Provider;
   /** `<data dir>/workspace`: an agent without `workspace` uses `<root>/<agent id>`. */
   workspaceRoot: string;
+  /**
+   * Called when a turn begins in its session (after allow-list, limits and binding): the
+   * untrusted-content tracker starts the turn here and records a stranger's message.
+   */
+  onTurnStart?: (
+    turn: { session: string; agent: string; channel: string; sender: string; text: string },
+  ) => Promise<void>;
+  /**
+   * Applied to every message before it is stored in the session (the secret scanner: a key
+   * the model or a tool repeated must not sit in clear in sessions.db).
+   */
+  beforeStore?: (message: ChatMessage) => ChatMessage;
   /** Extra system-prompt sections (skills summary). */
   systemExtra?: readonly string[];
 }
@@ -160,6 +172,13 @@ export async function dispatch(
       ...(model.kind === "ollama" ? { contextTokens: OLLAMA_CONTEXT_TOKENS, maxTokens: 2048 } : {}),
       workspace: agent.workspace ?? `${deps.workspaceRoot}/${agent.id}`,
     };
+    await deps.onTurnStart?.({
+      session: session.id,
+      agent: agent.id,
+      channel: msg.channel,
+      sender: msg.sender,
+      text: msg.text,
+    });
     const base = { session: session.id, agent: agent.id, channel: msg.channel, actor: msg.sender };
     // Message events record size, not content: the audit trail must not become a transcript.
     await deps.audit.append({ ...base, kind: "message.in", payload: { chars: msg.text.length } })
@@ -179,7 +198,8 @@ export async function dispatch(
         systemExtra: deps.systemExtra,
         signal: opts.signal,
         onEvent: opts.onEvent,
-        onMessage: (m) => deps.sessions.append(session.id, m),
+        onMessage: (m) =>
+          deps.sessions.append(session.id, deps.beforeStore ? deps.beforeStore(m) : m),
       });
       await deps.audit.append({ ...base, kind: "message.out", payload: { chars: r.text.length } })
         .catch(() => {});

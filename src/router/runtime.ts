@@ -10,6 +10,7 @@ import type { AuditSink } from "../audit/types.ts";
 import type { PermissionCheck, TurnEvent } from "../agent/loop.ts";
 import type { Config } from "../config/schema.ts";
 import type { HttpOptions } from "../providers/http.ts";
+import type { DispatchDeps } from "./dispatch.ts";
 import {
   createProvider,
   type ProviderSettings,
@@ -47,6 +48,10 @@ export interface RuntimeOptions {
   http?: HttpOptions;
   /** Replaces provider construction (tests, benchmarks). */
   providerFactory?: (settings: ProviderSettings, model: EffectiveModel) => Provider;
+  /** See `DispatchDeps.onTurnStart`. */
+  onTurnStart?: DispatchDeps["onTurnStart"];
+  /** See `DispatchDeps.beforeStore`. */
+  beforeStore?: DispatchDeps["beforeStore"];
 }
 
 /** An agent as listed to users. */
@@ -114,6 +119,8 @@ export function createAgentRuntime(o: RuntimeOptions): AgentRuntime {
     provider,
     workspaceRoot: o.workspaceRoot,
     systemExtra: o.systemExtra,
+    onTurnStart: o.onTurnStart,
+    beforeStore: o.beforeStore,
   };
 
   return {

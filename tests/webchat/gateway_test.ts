@@ -102,3 +102,49 @@ Deno.test("webchat via the gateway: with the vault locked, turns are refused and
     await gw.close();
   }
 });
+
+Deno.test("webchat via the gateway: a model repeating the vault's key is redacted on the way out", async () => {
+  const canary = "sk-canary-4f9a1c7e2b8d6f0a3e5c";
+  const model = fakeChat(() => ({ text: `Sure, the key is ${canary} as you asked.` }));
+  const dataDir = await newDataDir({
+    provider: {
+      kind: "custom",
+      model: "fake-model",
+      baseUrl: model.baseUrl,
+      credential: "provider.custom.api_key",
+    },
+  });
+  const env = new Map(Object.entries({ ...ENV, HOME: Deno.env.get("HOME") ?? "/tmp" }));
+  const { openVault } = await import("../../src/vault/mod.ts");
+  const { Secret } = await import("../../src/secret.ts");
+  const vault = await openVault({ dataDir, env });
+  vault.set("provider.custom.api_key", new Secret(canary));
+  vault.close();
+  const gw = await startGateway({
+    dataDir,
+    port: 0,
+    version: "0.0.0-test",
+    terminalLog: false,
+    env,
+  });
+  try {
+    const cookie = await login(gw.webchatLoginUrl);
+    const events = await turn(gw.port, gw.webchatUrl, cookie, "what is my key?");
+    const text = events.filter((e) => e.type === "text").map((e) => e.text).join("");
+    assert(!text.includes(canary), text);
+    assertStringIncludes(text, "[REDACTED:provider.custom.api_key]");
+    const audit = await (await fetch(`${gw.webchatUrl}/api/audit`, { headers: { cookie } })).json();
+    assert(audit.events.some((e: { kind: string }) => e.kind === "leak.blocked"));
+  } finally {
+    await gw.close();
+    await model.close();
+  }
+  // Nothing under the data directory holds the key in clear (logs, sessions, audit).
+  for await (const e of Deno.readDir(dataDir)) {
+    if (!e.isFile || e.name === "vault.db") continue;
+    const text = new TextDecoder("latin1").decode(await Deno.readFile(`${dataDir}/${e.name}`));
+    assert(!text.includes(canary), `${e.name} holds the key`);
+  }
+  const log = await Deno.readTextFile(`${dataDir}/logs/wirken.log`);
+  assert(!log.includes(canary));
+});
