@@ -175,9 +175,8 @@ function closing(s: string, delim: string, from: number): number {
 
 /** The text of `inlines` without any formatting (for previews and length estimates). */
 export function plainText(inlines: readonly Inline[]): string {
-  return inlines.map((n) =>
-    n.kind === "text" || n.kind === "code" ? n.text : plainText(n.children)
-  ).join("");
+  return inlines.map((n) => n.kind === "text" || n.kind === "code" ? n.text : plainText(n.children))
+    .join("");
 }
 
 /** How one platform spells each construct; text and code are escaped by the platform. */
