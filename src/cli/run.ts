@@ -19,12 +19,32 @@ export function parsePort(value: string, source: string): number {
 export const runCommand: CommandSpec = {
   name: "run",
   summary: "Start the gateway: adapters, agent, and WebChat on http://localhost:18790.",
-  examples: ["wirken run", "wirken run --port 18800", "WIRKEN_DATA_DIR=/srv/wirken wirken run"],
+  examples: [
+    "wirken run",
+    "wirken run --port 18800",
+    "wirken run --provider ollama --model llama3.2",
+    "WIRKEN_DATA_DIR=/srv/wirken wirken run",
+  ],
   options: {
     port: {
       type: "string",
       description: "WebChat port on 127.0.0.1 (default: config, then 18790; env WIRKEN_PORT).",
       valueName: "<port>",
+    },
+    provider: {
+      type: "string",
+      description: "Provider for this run only, config unchanged (env WIRKEN_PROVIDER).",
+      valueName: "<name>",
+    },
+    model: {
+      type: "string",
+      description: "Model for this run only (env WIRKEN_MODEL).",
+      valueName: "<id>",
+    },
+    "base-url": {
+      type: "string",
+      description: "Endpoint for this run only (env WIRKEN_BASE_URL).",
+      valueName: "<url>",
     },
   },
   async run(ctx) {
@@ -41,11 +61,13 @@ export const runCommand: CommandSpec = {
       import("./output.ts"),
       import("./main.ts"),
     ]);
+    const { overrideFrom } = await import("../router/override.ts");
     const gateway = await startGateway({
       dataDir: ctx.dataDir,
       port,
       verbose: ctx.verbose,
       version: VERSION,
+      override: overrideFrom(ctx),
     });
     const p = gateway.policy;
     print(banner({

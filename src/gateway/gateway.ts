@@ -13,6 +13,7 @@ import { createWebChatAuth } from "../webchat/auth.ts";
 import { notConnectedService } from "../webchat/unavailable.ts";
 import { providerLabel } from "./banner.ts";
 import type { RefreshResult } from "../policy/refresh.ts";
+import type { ProviderOverride } from "../router/override.ts";
 import type { AuditServices } from "../audit/mod.ts";
 import type { Vault } from "../vault/mod.ts";
 import type { AdapterHost } from "./adapters.ts";
@@ -82,6 +83,8 @@ export interface GatewayOptions {
   terminalLog?: boolean;
   /** Environment (a map in tests). */
   env?: { get(name: string): string | undefined };
+  /** `--provider/--model/--base-url` for this run only; config.json is not changed. */
+  override?: ProviderOverride;
 }
 
 /** A running gateway. */
@@ -139,7 +142,12 @@ class Closers {
  */
 export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const paths = await ensureDataDir(options.dataDir);
-  const config = await loadConfig(paths.config);
+  let config = await loadConfig(paths.config);
+  if (options.override) {
+    const { applyOverride } = await import("../router/override.ts");
+    config = await applyOverride(config, options.override);
+  }
+  // The org policy is checked against what will actually run, overrides included.
   const policy = config.org ? await loadOrgPolicy(config, config.org, paths) : null;
   const log = createLogger({
     file: `${paths.logs}/wirken.log`,

@@ -253,3 +253,17 @@ Deno.test("run: with the passphrase the vault opens and the audit log starts (si
   assertEquals(wrong.code, 1);
   assertStringIncludes(wrong.stderr.toLowerCase(), "passphrase");
 });
+
+Deno.test("run: --provider/--model override config for this run only; WIRKEN_* env works too", async () => {
+  const dataDir = await tempDataDir();
+  let gw = await startGateway({
+    dataDir,
+    args: ["--port", "0", "--provider", "ollama", "--model", "qwen3"],
+  });
+  await gw.stop();
+  assertStringIncludes(gw.output(), "Provider: ollama/qwen3");
+  assertFalse(await Deno.stat(`${dataDir}/config.json`).then(() => true, () => false));
+  gw = await startGateway({ dataDir, env: { WIRKEN_PROVIDER: "ollama", WIRKEN_MODEL: "phi4" } });
+  await gw.stop();
+  assertStringIncludes(gw.output(), "Provider: ollama/phi4");
+});
