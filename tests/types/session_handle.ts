@@ -40,6 +40,11 @@ slackLink.requestApproval(tg, { toolName: "exec", summary: "", tier: "t", timeou
 // @ts-expect-error assignment across channels
 const wrong: SessionHandle<"slack"> = tg;
 
+// Re-labelling a Telegram handle as Slack does not work either: its key and brand still say
+// telegram.
+// @ts-expect-error spread with another channel
+slackLink.send({ ...tg, channel: "slack" as const }, { text: "leak" });
+
 // Nothing but a minted handle is accepted: no object literals, no bare ids.
 // @ts-expect-error an object literal lacks the private brand
 telegramLink.send({ channel: "telegram", conversationId: "x", key: "telegram:x" }, { text: "" });
