@@ -81,7 +81,8 @@ export const runCommand: CommandSpec = {
         ? { label: gateway.vault.backendLabel }
         : { locked: gateway.locked ?? "" },
       socketPath: gateway.socketPath,
-      webchatUrl: gateway.webchatUrl,
+      // The one-time login link: WebChat answers nothing but /healthz without its session.
+      webchatUrl: gateway.webchatLoginUrl,
     }));
     // The one-time login link (docs/webchat.md): WebChat answers 401 to everything without the
     // session it opens. Terminal only; the gateway never writes it to its log files.

@@ -267,3 +267,23 @@ Deno.test("run: --provider/--model override config for this run only; WIRKEN_* e
   await gw.stop();
   assertStringIncludes(gw.output(), "Provider: ollama/phi4");
 });
+
+Deno.test("run: the banner's WebChat line is a login link; without it WebChat refuses", async () => {
+  const gw = await startGateway({ dataDir: await tempDataDir() });
+  try {
+    const link = /WebChat: (http:\/\/localhost:\d+\/login\?token=\S+)/.exec(gw.output())?.[1];
+    assert(link, gw.output());
+    const denied = await fetch(gw.url + "/");
+    assertEquals(denied.status, 401);
+    await denied.body?.cancel();
+    const login = await fetch(link.replace("localhost", "127.0.0.1"), { redirect: "manual" });
+    assertEquals(login.status, 303);
+    await login.body?.cancel();
+    const cookie = (login.headers.get("set-cookie") ?? "").split(";")[0];
+    const page = await fetch(gw.url + "/", { headers: { cookie } });
+    assertEquals(page.status, 200);
+    await page.body?.cancel();
+  } finally {
+    await gw.stop();
+  }
+});
