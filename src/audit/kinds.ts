@@ -24,6 +24,10 @@ export const AUDIT_KINDS = [
   "skill.install",
   "policy.refresh",
   "leak.blocked",
+  "schedule.run",
+  "model.failover",
+  "model.usage",
+  "budget.refused",
   "audit.checkpoint",
 ] as const satisfies readonly AuditKind[];
 

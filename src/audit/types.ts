@@ -24,6 +24,10 @@ export type AuditKind =
   | "skill.install"
   | "policy.refresh"
   | "leak.blocked"
+  | "schedule.run"
+  | "model.failover"
+  | "model.usage"
+  | "budget.refused"
   | "audit.checkpoint";
 
 /** One event as a room submits it; seq, time and hashes are filled in by the log. */

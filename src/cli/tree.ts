@@ -14,6 +14,7 @@ import { doctorCommand } from "./doctor.ts";
 import { mcpCommand } from "./mcp.ts";
 import { permissionsCommand } from "./permissions.ts";
 import { runCommand } from "./run.ts";
+import { scheduleCommand } from "./schedule.ts";
 import { sessionsCommand } from "./sessions.ts";
 import { setupCommand } from "./setup.ts";
 import { skillsCommand } from "./skills.ts";
@@ -39,6 +40,7 @@ export const rootCommand: CommandSpec = {
     skillsCommand,
     mcpCommand,
     sessionsCommand,
+    scheduleCommand,
     permissionsCommand,
     credentialsCommand,
     auditCommand,
