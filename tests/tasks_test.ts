@@ -57,3 +57,33 @@ Deno.test("README: the test command is the one .ci/run calls", async () => {
   // Both commands near the top, before any other section.
   assert(readme.indexOf(testCmd) < readme.indexOf("## Install"));
 });
+
+Deno.test("deno.json: compile includes every Worker script and the bundled skills", async () => {
+  const release = await Deno.readTextFile(
+    new URL("../.github/workflows/release.yml", import.meta.url),
+  );
+  // Every `new Worker(new URL("./x.ts", import.meta.url))` in the code must be --include'd.
+  const workers: string[] = [];
+  for (const dir of ["src", "adapters"]) {
+    for await (const file of walkTs(new URL(`../${dir}/`, import.meta.url))) {
+      const text = await Deno.readTextFile(file);
+      for (const m of text.matchAll(/new Worker\(new URL\("\.\/([\w.]+)", import\.meta\.url\)/g)) {
+        const rel = file.pathname.slice(new URL("../", import.meta.url).pathname.length);
+        workers.push(rel.replace(/[^/]+$/, m[1]));
+      }
+    }
+  }
+  assert(workers.length >= 2, `found ${workers.join(", ")}`);
+  for (const w of [...workers, "skills/"]) {
+    assertStringIncludes(tasks.compile, `--include ${w}`);
+    assertStringIncludes(release, `--include ${w}`);
+  }
+});
+
+async function* walkTs(dir: URL): AsyncGenerator<URL> {
+  for await (const e of Deno.readDir(dir)) {
+    const u = new URL(e.name + (e.isDirectory ? "/" : ""), dir);
+    if (e.isDirectory) yield* walkTs(u);
+    else if (e.name.endsWith(".ts") && !e.name.endsWith("_test.ts")) yield u;
+  }
+}
