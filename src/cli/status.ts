@@ -58,6 +58,8 @@ export const statusCommand: CommandSpec = {
     const doc = parsed?.success ? parsed.data : null;
     const running = doc !== null && processAlive(doc.gatewayPid);
     const now = Date.now();
+    // SIEM lag is read from audit.db itself (its cursors), so it shows even when stopped.
+    const siem = await siemLag(ctx.dataDir);
     if (ctx.json) {
       printJson({
         running,
@@ -70,6 +72,7 @@ export const statusCommand: CommandSpec = {
             uptimeSeconds: a.startedAt ? Math.floor((now - Date.parse(a.startedAt)) / 1000) : null,
           }))
           : [],
+        siem,
       });
       return running ? 0 : 1;
     }
@@ -83,6 +86,15 @@ export const statusCommand: CommandSpec = {
       return 1;
     }
     print(`Gateway running (pid ${doc.gatewayPid}), socket ${doc.socketPath}`);
+    if (siem.length) {
+      print("");
+      print(table(
+        ["SIEM", "STATE", "DELIVERED", "LAG (EVENTS)", "LAST ERROR"],
+        siem.map((
+          d,
+        ) => [d.name, d.state, String(d.deliveredSeq), String(d.lagEvents), d.lastError ?? ""]),
+      ));
+    }
     if (doc.adapters.length === 0) {
       print("No channel adapters configured. Add one with `wirken channel add <channel>`.");
       return 0;
@@ -105,6 +117,18 @@ export const statusCommand: CommandSpec = {
     return 0;
   },
 };
+
+async function siemLag(dataDir: string) {
+  const [{ dataPaths }, { loadConfig }, { readAuditStatus }] = await Promise.all([
+    import("../config/paths.ts"),
+    import("../config/load.ts"),
+    import("../audit/service.ts"),
+  ]);
+  const paths = dataPaths(dataDir);
+  const config = await loadConfig(paths.config);
+  if (config.siem.destinations.length === 0) return [];
+  return (await readAuditStatus(paths.auditDb, config))?.siem ?? [];
+}
 
 function safeJson(text: string): unknown {
   try {

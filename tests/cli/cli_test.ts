@@ -1,5 +1,6 @@
 import { assert, assertEquals, assertFalse, assertMatch, assertStringIncludes } from "../assert.ts";
 import { startGateway, tempDataDir, wirken } from "./helpers.ts";
+import { fakeChat } from "../fakes/openai_chat.ts";
 
 Deno.test("cli: --version and --help exit 0", async () => {
   const dataDir = await tempDataDir();
@@ -286,4 +287,45 @@ Deno.test("run: the banner's WebChat line is a login link; without it WebChat re
   } finally {
     await gw.stop();
   }
+});
+
+Deno.test("status: shows SIEM lag and why a destination is held", async () => {
+  const dataDir = await tempDataDir();
+  const env = { WIRKEN_VAULT_BACKEND: "passphrase", WIRKEN_VAULT_PASSPHRASE: "pw-status-siem" };
+  const model = fakeChat(() => ({ text: "hi" }));
+  await Deno.mkdir(dataDir, { recursive: true, mode: 0o700 });
+  await Deno.writeTextFile(
+    `${dataDir}/config.json`,
+    JSON.stringify({
+      provider: { kind: "custom", model: "m", baseUrl: model.baseUrl },
+      siem: { destinations: [{ name: "hook", kind: "webhook", url: "http://127.0.0.1:9/in" }] },
+    }),
+  );
+  try {
+    // First start creates the vault; `ask` then records events the SIEM has not received.
+    await (await startGateway({ dataDir, env })).stop();
+    const asked = await wirken(["ask", "hello"], { dataDir, env: { ...env, WIRKEN_API_KEY: "k" } });
+    assertEquals(asked.code, 0, asked.stderr);
+    const gw = await startGateway({ dataDir, env });
+    try {
+      // The webhook's HMAC secret is not in the vault: the destination is held, not skipped.
+      let hook: { state: string; lagEvents: number; lastError: string | null } | undefined;
+      for (let i = 0; i < 50 && hook?.state !== "held"; i++) {
+        await new Promise((r) => setTimeout(r, 100));
+        hook = JSON.parse((await wirken(["status", "--json"], { dataDir, env })).stdout).siem[0];
+      }
+      assertEquals(hook?.state, "held");
+      assert((hook?.lagEvents ?? 0) > 0);
+      assertStringIncludes(hook?.lastError ?? "", "siem.hook");
+      const text = await wirken(["status"], { dataDir, env });
+      assertStringIncludes(text.stdout, "SIEM");
+      assertStringIncludes(text.stdout, "held");
+    } finally {
+      await gw.stop();
+    }
+  } finally {
+    await model.close();
+  }
+  const text = await wirken(["status"], { dataDir, env });
+  assertStringIncludes(text.stdout, "The gateway is not running");
 });
