@@ -16,9 +16,16 @@ export const GATEWAY_FLAGS: readonly string[] = [
   "--unstable-worker-options",
 ];
 
-/** True inside a `deno compile` binary, whose permissions are baked in. */
-export function isCompiled(): boolean {
-  return Deno.build.standalone;
+/**
+ * True inside a `deno compile` binary, whose permissions are baked in. `Deno.build.standalone`
+ * says so; the arguments (tests) apply the same signs by hand: a compiled binary serves its
+ * modules from a virtual `deno-compile-<name>` directory and is not called `deno`.
+ */
+export function isCompiled(execPath?: string, moduleUrl?: string): boolean {
+  if (execPath === undefined && moduleUrl === undefined) return Deno.build.standalone;
+  if ((moduleUrl ?? import.meta.url).includes("/deno-compile-")) return true;
+  const base = (execPath ?? Deno.execPath()).split(/[\\/]/).pop() ?? "";
+  return !/^deno(\.exe)?$/i.test(base);
 }
 
 /** Absolute path of the repo's `main.ts` (meaningful only when running from source). */

@@ -17,6 +17,7 @@
  *
  * @module
  */
+import { isCompiled } from "../cli/self.ts";
 import { adapterGrants, MANIFESTS } from "../../adapters/shared/manifests.ts";
 import type { AuditSink } from "../audit/types.ts";
 import { writeFileAtomic } from "../config/paths.ts";
@@ -29,6 +30,9 @@ import { type AdapterStatus, STATUS_FILE, type StatusFile } from "./status_file.
 import { credentialNames, type CredentialStore } from "../vault/types.ts";
 
 /** Where an adapter is in its life. */
+/** Re-exported: the one compiled-mode check lives in `src/cli/self.ts`. */
+export { isCompiled };
+
 export type AdapterState = AdapterStatus["state"];
 export type { AdapterStatus, StatusFile };
 
@@ -91,20 +95,6 @@ export class RestartPolicy {
       delayMs: Math.min(this.#max, this.#base * 2 ** (this.failures - 1)),
     };
   }
-}
-
-/**
- * True when running as a `deno compile` binary. Heuristics, since Deno has no flag for it: a
- * compiled binary serves its modules from a virtual directory named `deno-compile-<name>`, and
- * its executable is not called `deno`. `deno run` has real module paths and runs `deno`.
- */
-export function isCompiled(
-  execPath: string = Deno.execPath(),
-  moduleUrl: string = import.meta.url,
-): boolean {
-  if (moduleUrl.includes("/deno-compile-")) return true;
-  const base = execPath.split(/[\\/]/).pop() ?? "";
-  return !/^deno(\.exe)?$/i.test(base);
 }
 
 /** How to start one adapter. */
