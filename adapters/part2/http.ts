@@ -1,10 +1,12 @@
 /**
- * HTTP helpers of the part-2 adapters: reading a request body under a byte cap (before any
- * parsing or signature work), constant-time comparison, and one retry policy for platform
- * API calls.
+ * HTTP helpers of the part-2 (webhook and REST) adapters that `adapters/shared/` does not
+ * have: reading a request body under a byte cap before any parsing or signature work,
+ * constant-time comparison, and a JSON API call whose failures classify for
+ * `adapters/shared/pacing.ts` `withRetry`.
  *
  * @module
  */
+import type { RetryHint } from "../shared/pacing.ts";
 
 /** A body over the cap. */
 export class BodyTooLarge extends Error {
@@ -49,16 +51,6 @@ export async function readCappedBody(req: Request, max: number): Promise<Uint8Ar
   return out;
 }
 
-/** Reads a response body under a byte cap (media downloads); throws past it. */
-export async function readCappedResponse(res: Response, max: number): Promise<Uint8Array> {
-  const declared = Number(res.headers.get("content-length") ?? "0");
-  if (Number.isFinite(declared) && declared > max) {
-    await res.body?.cancel().catch(() => {});
-    throw new BodyTooLarge(max);
-  }
-  return await readCappedBody(new Request("http://local/", { method: "POST", body: res.body }), max);
-}
-
 /** Compares two byte strings in time that depends only on their lengths. */
 export function timingSafeEqual(a: Uint8Array, b: Uint8Array): boolean {
   // Length is not secret here (a hex HMAC always has the same length); content is.
@@ -68,53 +60,54 @@ export function timingSafeEqual(a: Uint8Array, b: Uint8Array): boolean {
   return diff === 0;
 }
 
-/** Options of {@linkcode fetchWithRetry}. */
-export interface RetryOptions {
-  /** Attempts in all (default 3). */
-  attempts?: number;
-  /** First delay (default 300 ms), doubling; a `retry-after` header wins, capped at 5 s. */
-  baseDelayMs?: number;
-  signal?: AbortSignal;
-  /** Per-attempt timeout (default 20 s). */
-  timeoutMs?: number;
+/** A platform API answered with an error status. */
+export class HttpError extends Error {
+  /** `detail` is a capped excerpt of the answer's body (platform error text, no headers). */
+  constructor(
+    readonly status: number,
+    detail: string,
+    readonly retryAfterMs?: number,
+  ) {
+    super(`HTTP ${status}${detail ? `: ${detail}` : ""}`);
+    this.name = "HttpError";
+  }
+}
+
+/** Classifies an API failure for `withRetry`: network errors, 429 and 5xx are retried. */
+export function classifyHttp(e: unknown): RetryHint {
+  if (e instanceof HttpError) {
+    return { retryable: e.status === 429 || e.status >= 500, afterMs: e.retryAfterMs };
+  }
+  // An aborted call (adapter stopping) is final; a TypeError from fetch is the network.
+  if (e instanceof DOMException && e.name === "AbortError") return { retryable: false };
+  return { retryable: e instanceof TypeError || (e instanceof DOMException) };
 }
 
 /**
- * `fetch` with a small retry policy for platform APIs: network errors, 429 and 5xx are retried
- * with backoff; every other answer is returned as is. `init` must be re-sendable (a string or
- * bytes body, not a stream).
+ * One API call: `fetch` with a timeout, an {@linkcode HttpError} for any non-2xx answer, and
+ * the answer's JSON (or `{}` for an empty body).
  */
-export async function fetchWithRetry(
+export async function callJson(
   url: string,
   init: RequestInit,
-  options: RetryOptions = {},
-): Promise<Response> {
-  const attempts = options.attempts ?? 3;
-  let delay = options.baseDelayMs ?? 300;
-  let last: unknown = null;
-  for (let i = 0; i < attempts; i++) {
-    const signals = [AbortSignal.timeout(options.timeoutMs ?? 20_000)];
-    if (options.signal) signals.push(options.signal);
-    try {
-      const res = await fetch(url, { ...init, signal: AbortSignal.any(signals) });
-      if (res.status !== 429 && res.status < 500) return res;
-      if (i === attempts - 1) return res;
-      const after = Number(res.headers.get("retry-after"));
-      await res.body?.cancel().catch(() => {});
-      if (Number.isFinite(after) && after > 0) delay = Math.min(5000, after * 1000);
-    } catch (e) {
-      if (options.signal?.aborted) throw e;
-      last = e;
-      if (i === attempts - 1) throw e;
-    }
-    await new Promise((r) => setTimeout(r, delay));
-    delay *= 2;
+  signal?: AbortSignal,
+  timeoutMs = 20_000,
+): Promise<unknown> {
+  const signals = [AbortSignal.timeout(timeoutMs), ...(signal ? [signal] : [])];
+  const res = await fetch(url, { ...init, signal: AbortSignal.any(signals) });
+  const text = await res.text();
+  if (!res.ok) {
+    const after = Number(res.headers.get("retry-after"));
+    throw new HttpError(
+      res.status,
+      text.slice(0, 300),
+      Number.isFinite(after) && after > 0 ? after * 1000 : undefined,
+    );
   }
-  throw last instanceof Error ? last : new Error(String(last));
-}
-
-/** A short description of a failed API answer (status and a capped body, no headers). */
-export async function describeFailure(res: Response): Promise<string> {
-  const text = await res.text().catch(() => "");
-  return `HTTP ${res.status}${text ? `: ${text.slice(0, 300)}` : ""}`;
+  if (!text) return {};
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new HttpError(res.status, "the answer is not JSON");
+  }
 }

@@ -30,5 +30,12 @@ export async function loadDriver(
     const { createTestDriver } = await import("../testing/driver.ts");
     return createTestDriver();
   }
-  return placeholderDriver(channel);
+  // Literal specifiers, so the module graph (and a compiled binary) includes each driver while
+  // only the running channel's driver and chat library are ever evaluated.
+  switch (channel) {
+    case "whatsapp":
+      return (await import("../whatsapp/main.ts")).createDriver();
+    default:
+      return placeholderDriver(channel);
+  }
 }

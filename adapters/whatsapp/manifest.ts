@@ -9,7 +9,8 @@ import { type ChannelManifest, PROXY_ENV } from "../shared/manifest.ts";
 export const manifest: ChannelManifest<"whatsapp"> = {
   channel: "whatsapp",
   displayName: "WhatsApp",
-  apiHosts: ["graph.facebook.com:443"],
+  // Media downloads are served from Meta's CDN host, not the Graph API host.
+  apiHosts: ["graph.facebook.com:443", "lookaside.fbsbx.com:443"],
   env: [...PROXY_ENV, "WHATSAPP_LISTEN_PORT", "WHATSAPP_GRAPH_URL"],
   apiBaseEnv: "WHATSAPP_GRAPH_URL",
   credentials: [
