@@ -197,6 +197,17 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       for (const channel of Object.keys(config.channels)) {
         c.approvals.setSink(channel, (prompt) => prompts.show(prompt, host));
       }
+      // Scheduled tasks enter the same router; they stop first (closers run newest first).
+      const { startScheduledTasks } = await import("./schedule_bridge.ts");
+      const scheduler = await startScheduledTasks({
+        core: c,
+        dataRoot: paths.root,
+        audit: a.log,
+        log,
+        send: (handle, message) => host.server.send(handle, message),
+        remember: (handle) => prompts.remember(handle),
+      });
+      closers.push(() => scheduler.stop());
     }
     const service: ChatService = core && vault && audit
       ? await webchatService(

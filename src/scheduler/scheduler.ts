@@ -109,7 +109,7 @@ export function startScheduler(o: SchedulerOptions, loop = true): Scheduler {
       clearTimeout(timer);
       stopping.signal.removeEventListener("abort", onStop);
     }
-    o.store.finishRun(runId, task.id, clock.now(), outcome.status, outcome.detail.slice(0, 500));
+    // Audited before the lease is released, so a finished run is always on record.
     await o.audit?.append({
       kind: "schedule.run",
       agent: task.agent,
@@ -117,6 +117,7 @@ export function startScheduler(o: SchedulerOptions, loop = true): Scheduler {
       actor: task.owner,
       payload: { task: task.id, status: outcome.status, scheduledFor: task.nextRun },
     }).catch(() => {});
+    o.store.finishRun(runId, task.id, clock.now(), outcome.status, outcome.detail.slice(0, 500));
     if (outcome.status !== "delivered") {
       o.log?.warn("scheduled task did not deliver", { task: task.id, ...outcome });
     }
