@@ -12,6 +12,7 @@ import { channelCommand } from "./channel.ts";
 import { credentialsCommand } from "./credentials.ts";
 import { doctorCommand } from "./doctor.ts";
 import { mcpCommand } from "./mcp.ts";
+import { migrateCommand } from "./migrate.ts";
 import { permissionsCommand } from "./permissions.ts";
 import { runCommand } from "./run.ts";
 import { scheduleCommand } from "./schedule.ts";
@@ -44,6 +45,7 @@ export const rootCommand: CommandSpec = {
     permissionsCommand,
     credentialsCommand,
     auditCommand,
+    migrateCommand,
     adapterCommand,
   ],
 };
