@@ -91,13 +91,22 @@ export function inlineAttachment(name: string, mimeType: string, data: Uint8Arra
   };
 }
 
+/** A platform file not downloaded yet. */
+export interface PendingFile {
+  name: string;
+  /** What the platform declares, if it does (checked again while downloading). */
+  size?: number;
+  /** Downloads at most `maxBytes`. */
+  load(maxBytes: number): Promise<Attachment>;
+}
+
 /**
  * Collects a message's files within one budget: each `load` is called in order until the
  * budget is spent; files that do not fit, or fail, are named in `skipped` (so the user is told
  * instead of the file vanishing silently).
  */
 export async function collectAttachments(
-  files: readonly { name: string; size?: number; load(maxBytes: number): Promise<Attachment> }[],
+  files: readonly PendingFile[],
   budget: number,
 ): Promise<{ attachments: Attachment[]; skipped: string[] }> {
   const attachments: Attachment[] = [];

@@ -33,6 +33,12 @@ export async function loadDriver(
   // Literal specifiers, so the module graph (and a compiled binary) includes each driver while
   // only the running channel's driver and chat library are ever evaluated.
   switch (channel) {
+    case "telegram":
+      return (await import("../telegram/main.ts")).createTelegramDriver();
+    case "discord":
+      return (await import("../discord/main.ts")).createDiscordDriver();
+    case "slack":
+      return (await import("../slack/main.ts")).createSlackDriver();
     case "whatsapp":
       return (await import("../whatsapp/main.ts")).createDriver();
     default:
