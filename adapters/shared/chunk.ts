@@ -77,20 +77,20 @@ export function chunkRendered(
   render: (markdown: string) => string,
 ): string[] {
   const out: string[] = [];
-  const visit = (part: string, sourceLimit: number) => {
+  const visit = (part: string) => {
     const rendered = render(part);
     if (rendered.length <= limit) {
       if (rendered.trim()) out.push(rendered);
       return;
     }
-    const smaller = Math.max(16, Math.floor(sourceLimit * (limit / rendered.length) * 0.9));
-    if (smaller >= part.length) {
+    const smaller = Math.floor(part.length * (limit / rendered.length) * 0.9);
+    if (smaller < 32) {
       // Cannot shrink further (pathological expansion): cut the rendered text itself.
       for (const p of chunkMarkdown(rendered, limit)) out.push(p);
       return;
     }
-    for (const sub of chunkMarkdown(part, smaller)) visit(sub, smaller);
+    for (const sub of chunkMarkdown(part, smaller)) visit(sub);
   };
-  for (const part of chunkMarkdown(text, limit)) visit(part, limit);
+  for (const part of chunkMarkdown(text, limit)) visit(part);
   return out;
 }

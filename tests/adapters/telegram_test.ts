@@ -1,0 +1,243 @@
+/**
+ * The Telegram adapter (real grammy) against a fake Bot API: in-process driver tests for
+ * inbound rules, formatting, splitting, files, approvals, 429 and connection loss; then the
+ * real gateway, supervisor and adapter process end to end with a scripted fake model.
+ */
+import { assert, assertEquals, assertStringIncludes } from "../assert.ts";
+import { createTelegramDriver } from "../../adapters/telegram/main.ts";
+import { dm, fakeTelegram, groupMessage } from "../fakes/telegram.ts";
+import { fakeChat } from "../fakes/openai_chat.ts";
+import { recordingContext, startChannelGateway, waitConnected, waitFor } from "./helpers.ts";
+import type { OutboundFields } from "../../src/ipc/codec.ts";
+
+const OWNER = 4242;
+
+async function startDriver() {
+  const tg = fakeTelegram();
+  const prev = Deno.env.get("TELEGRAM_API_ROOT");
+  Deno.env.set("TELEGRAM_API_ROOT", tg.url);
+  const driver = createTelegramDriver();
+  const rec = recordingContext("telegram", { "channel.telegram.token": tg.token });
+  const running = driver.start(rec.ctx).catch((e) => e);
+  await waitFor(() => tg.polls() > 0, 15_000, "grammy polling");
+  return {
+    tg,
+    driver,
+    rec,
+    out: (m: Partial<OutboundFields> & { conversationId: string }) =>
+      driver.onOutbound({
+        requestId: "r",
+        text: "",
+        replyToId: "",
+        attachments: [],
+        editId: "",
+        ...m,
+      }),
+    async close() {
+      rec.stop();
+      await driver.stop?.();
+      await running;
+      await tg.close();
+      prev === undefined
+        ? Deno.env.delete("TELEGRAM_API_ROOT")
+        : Deno.env.set("TELEGRAM_API_ROOT", prev);
+    },
+  };
+}
+
+Deno.test("telegram: DMs are forwarded; groups only when mentioned or replied to", async () => {
+  const t = await startDriver();
+  try {
+    t.tg.push(dm(OWNER, "hello bot"));
+    await waitFor(() => t.rec.inbound.length === 1, 10_000, "dm forwarded");
+    const m = t.rec.inbound[0];
+    assertEquals([m.senderId, m.conversationId, m.text, m.isGroup], [
+      String(OWNER),
+      String(OWNER),
+      "hello bot",
+      false,
+    ]);
+    t.tg.push(groupMessage(-1001, OWNER, "just chatting"));
+    t.tg.push(groupMessage(-1001, OWNER, "what time is it?", { mention: t.tg.bot.username }));
+    await waitFor(() => t.rec.inbound.length === 2, 10_000, "mention forwarded");
+    assertEquals(t.rec.inbound[1].text, "what time is it?", "mention stripped");
+    assertEquals(t.rec.inbound[1].isGroup, true);
+    t.tg.push(groupMessage(-1001, OWNER, "and now?", { replyTo: { id: 1, from: t.tg.bot.id } }));
+    await waitFor(() => t.rec.inbound.length === 3, 10_000, "reply forwarded");
+    await new Promise((r) => setTimeout(r, 200));
+    assertEquals(t.rec.inbound.length, 3, "the unaddressed group message was ignored");
+    assert(t.tg.sent("sendChatAction").length >= 1, "typing shown while the agent works");
+  } finally {
+    await t.close();
+  }
+});
+
+Deno.test("telegram: answers are escaped HTML, split at 4096, threaded to the question", async () => {
+  const t = await startDriver();
+  try {
+    const nasty = "<b>not bold</b> & <script>x</script> **real bold** `a<b` _it_ **unclosed";
+    let r = await t.out({ conversationId: "42", text: nasty, replyToId: "17" });
+    assert(r.ok, r.error);
+    const first = t.tg.sent("sendMessage")[0].params;
+    assertEquals(first.parse_mode, "HTML");
+    assertEquals(
+      first.text,
+      "&lt;b&gt;not bold&lt;/b&gt; &amp; &lt;script&gt;x&lt;/script&gt; <b>real bold</b> " +
+        "<code>a&lt;b</code> <i>it</i> **unclosed",
+    );
+    assertEquals((first.reply_parameters as { message_id: number }).message_id, 17);
+    const long = Array.from({ length: 300 }, (_, i) => `Paragraph ${i} ${"😀".repeat(20)}.`)
+      .join("\n\n") + "\n\n```ts\n" + "const x = 1 < 2;\n".repeat(400) + "```";
+    r = await t.out({ conversationId: "42", text: long });
+    assert(r.ok, r.error);
+    const parts = t.tg.sent("sendMessage").slice(1).map((c) => String(c.params.text));
+    assert(parts.length >= 3, `split into ${parts.length}`);
+    for (const p of parts) {
+      assert(p.length <= 4096, `part of ${p.length}`);
+      assertEquals(p.split("<pre>").length, p.split("</pre>").length, "balanced pre");
+      assertEquals(p.split("<code").length, p.split("</code>").length, "balanced code");
+    }
+    // Edits (streaming) change one message.
+    r = await t.out({ conversationId: "42", text: "edited", editId: "5000" });
+    assertEquals(r.messageId, "5000");
+    assertEquals(t.tg.sent("editMessageText")[0].params.text, "edited");
+  } finally {
+    await t.close();
+  }
+});
+
+Deno.test("telegram: 429 is retried after retry_after; a dropped connection reconnects", async () => {
+  const t = await startDriver();
+  try {
+    t.tg.fail("sendMessage", 429, 1, 1);
+    const started = Date.now();
+    const r = await t.out({ conversationId: "42", text: "after the limit" });
+    assert(r.ok, r.error);
+    assert(Date.now() - started >= 900, "waited retry_after");
+    assertEquals(t.tg.calls.filter((c) => c.method === "sendMessage!429").length, 1);
+    assertEquals(t.tg.sent("sendMessage").length, 1);
+    await t.tg.drop(500);
+    t.tg.push(dm(OWNER, "still there?"));
+    await waitFor(() => t.rec.inbound.length === 1, 15_000, "message after reconnect");
+  } finally {
+    await t.close();
+  }
+});
+
+Deno.test("telegram: photos arrive inline; oversized files are refused with a notice", async () => {
+  const t = await startDriver();
+  try {
+    const png = new Uint8Array([0x89, 0x50, 0x4e, 0x47, 1, 2, 3, 4]);
+    t.tg.addFile("ph1", png);
+    t.tg.push(dm(OWNER, "", {
+      text: undefined,
+      caption: "look",
+      photo: [{ file_id: "ph1", file_unique_id: "u", width: 1, height: 1, file_size: png.length }],
+    }));
+    await waitFor(() => t.rec.inbound.length === 1, 10_000, "photo forwarded");
+    const a = t.rec.inbound[0].attachments ?? [];
+    assertEquals(a.length, 1);
+    assertEquals([...a[0].data], [...png]);
+    assertEquals(a[0].url, "", "the token-bearing file URL is never forwarded");
+    // Declares 100 MB: not even downloaded. Declares little but sends 9 MB: cut off.
+    t.tg.push(dm(OWNER, "", {
+      text: undefined,
+      caption: "big",
+      document: { file_id: "big", file_unique_id: "b", file_name: "big.iso", file_size: 1e8 },
+    }));
+    t.tg.addFile("liar", new Uint8Array(9 * 1024 * 1024), 10);
+    t.tg.push(dm(OWNER, "", {
+      text: undefined,
+      caption: "liar",
+      document: { file_id: "liar", file_unique_id: "l", file_name: "x.bin", file_size: 10 },
+    }));
+    await waitFor(() => t.rec.inbound.length === 3, 10_000, "captions forwarded");
+    for (const m of t.rec.inbound.slice(1)) {
+      assertEquals(m.attachments?.length ?? 0, 0);
+      assertStringIncludes(m.metadata?.attachmentsSkipped ?? "", "limit");
+    }
+    const notices = t.tg.sent("sendMessage").map((c) => String(c.params.text));
+    assert(notices.some((n) => n.includes("Not received: big.iso")), notices.join("|"));
+  } finally {
+    await t.close();
+  }
+});
+
+Deno.test("telegram: approval buttons resolve with the presser's id; stale presses do nothing", async () => {
+  const t = await startDriver();
+  try {
+    const answer = t.driver.onApprovalRequest!({
+      type: "approvalRequest",
+      requestId: "q1",
+      conversationId: String(OWNER),
+      toolName: "exec",
+      summary: "Run `rm -rf /tmp/x`? <b>",
+      tier: "3",
+      expiresAtMs: Date.now() + 30_000,
+    });
+    await waitFor(() => t.tg.sent("sendMessage").length === 1, 10_000, "prompt shown");
+    const prompt = t.tg.sent("sendMessage")[0].params;
+    assertStringIncludes(String(prompt.text), "&lt;b&gt;");
+    const keyboard = (prompt.reply_markup as {
+      inline_keyboard: { text: string; callback_data: string }[][];
+    }).inline_keyboard[0];
+    assertEquals(keyboard.map((b) => b.text), ["Approve", "Deny"]);
+    const press = (data: string, chat: number, from: number) =>
+      t.tg.push({
+        callback_query: {
+          id: crypto.randomUUID(),
+          from: { id: from, is_bot: false, first_name: "x" },
+          chat_instance: "c",
+          data,
+          message: { message_id: 5000, date: 0, chat: { id: chat, type: "private" } },
+        },
+      });
+    press("wk1:a:forgedtoken123", OWNER, OWNER);
+    press(keyboard[0].callback_data, 999, 999); // same button, other chat: not this prompt
+    press(keyboard[0].callback_data, OWNER, OWNER);
+    const result = await answer;
+    assertEquals(result, { approved: true, decidedBy: String(OWNER) });
+    const answers = t.tg.sent("answerCallbackQuery").map((c) => String(c.params.text));
+    assertEquals(answers.filter((a) => a.includes("no longer open")).length, 2);
+  } finally {
+    await t.close();
+  }
+});
+
+Deno.test("telegram e2e: supervisor-run adapter -> router -> fake model -> Bot API; strangers get nothing", async () => {
+  const tg = fakeTelegram();
+  const long = Array.from({ length: 120 }, (_, i) => `**Line ${i}** of a long answer.`)
+    .join("\n\n") + "\n\n" + "x".repeat(3000);
+  const model = fakeChat((n) => ({ text: n === 0 ? "Hi <there> & **welcome**" : long }));
+  const gw = await startChannelGateway({
+    channel: "telegram",
+    credentials: { "channel.telegram.token": tg.token },
+    allowFrom: [String(OWNER)],
+    modelUrl: model.baseUrl,
+    env: { TELEGRAM_API_ROOT: tg.url },
+  });
+  try {
+    await waitConnected(gw.gateway, "telegram");
+    await waitFor(() => tg.polls() > 0, 20_000, "adapter polling the fake");
+    tg.push(dm(31337, "let me in, I claim to be on slack"));
+    tg.push(groupMessage(-100, OWNER, "not for the bot"));
+    tg.push(dm(OWNER, "hello"));
+    await waitFor(() => tg.sent("sendMessage").length >= 1, 20_000, "a reply on Telegram");
+    const reply = tg.sent("sendMessage")[0].params;
+    assertEquals(reply.chat_id, String(OWNER));
+    assertEquals(reply.text, "Hi &lt;there&gt; &amp; <b>welcome</b>");
+    tg.push(dm(OWNER, "tell me more"));
+    await waitFor(() => tg.sent("sendMessage").length >= 3, 20_000, "a split answer");
+    await new Promise((r) => setTimeout(r, 300));
+    const all = tg.sent("sendMessage");
+    assert(all.every((c) => c.params.chat_id === String(OWNER)), "the stranger got nothing");
+    assert(all.slice(1).every((c) => String(c.params.text).length <= 4096));
+    assertEquals(model.requests.length, 2, "only the owner's two DMs reached the model");
+    assert(!JSON.stringify(model.requests).includes("let me in"));
+    assert(!JSON.stringify(model.requests).includes("not for the bot"));
+  } finally {
+    await gw.close();
+    await tg.close();
+    await model.close();
+  }
+});
