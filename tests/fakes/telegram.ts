@@ -40,8 +40,11 @@ export interface FakeTelegram {
 
 let nextMessageId = 1000;
 
+/** An update as pushed to the fake. */
+export type Update = { message: Record<string, unknown> };
+
 /** A private text message from `from` (a user id) to the bot. */
-export function dm(from: number, text: string, extra: Record<string, unknown> = {}) {
+export function dm(from: number, text: string, extra: Record<string, unknown> = {}): Update {
   return {
     message: {
       message_id: nextMessageId++,
@@ -60,7 +63,7 @@ export function groupMessage(
   from: number,
   text: string,
   options: { mention?: string; replyTo?: { id: number; from: number } } = {},
-) {
+): Update {
   const body = options.mention ? `@${options.mention} ${text}` : text;
   return {
     message: {
