@@ -41,6 +41,8 @@ export async function loadDriver(
       return (await import("../slack/main.ts")).createSlackDriver();
     case "whatsapp":
       return (await import("../whatsapp/main.ts")).createDriver();
+    case "teams":
+      return (await import("../teams/main.ts")).createDriver();
     default:
       return placeholderDriver(channel);
   }

@@ -15,7 +15,15 @@ export const manifest: ChannelManifest<"teams"> = {
     "api.botframework.com:443",
     "smba.trafficmanager.net:443",
   ],
-  env: [...PROXY_ENV, "TEAMS_LISTEN_PORT", "TEAMS_SERVICE_URL"],
+  // TEAMS_SERVICE_URL / TEAMS_OPENID_URL / TEAMS_AUTH_URL point at a Bot Framework emulator
+  // (tests); the net grant adds TEAMS_SERVICE_URL's host only, so all three must share it.
+  env: [
+    ...PROXY_ENV,
+    "TEAMS_LISTEN_PORT",
+    "TEAMS_SERVICE_URL",
+    "TEAMS_OPENID_URL",
+    "TEAMS_AUTH_URL",
+  ],
   apiBaseEnv: "TEAMS_SERVICE_URL",
   credentials: [
     { name: "channel.teams.app_id", required: true, description: "Azure bot app id." },

@@ -113,6 +113,7 @@ export async function startChannelGateway(o: ChannelGatewayOptions): Promise<Cha
       port: 0,
       version: "0.0.0-test",
       terminalLog: false,
+      verbose: true,
       env,
     });
   } catch (e) {
