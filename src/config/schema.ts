@@ -78,6 +78,12 @@ export const AgentSchema = z.strictObject({
   egress: EgressSchema.optional().describe(
     "Extra egress allow-list entries for this agent's tools (added to the global egress list).",
   ),
+  fallbacks: z.array(z.union([z.string().min(1), ProviderSchema])).optional().describe(
+    "Models tried in order when this agent's model is rate-limited, down or times out (never on auth errors or refusals): a model id on the same provider, or a whole provider entry.",
+  ),
+  allowNonConfidentialFallback: z.boolean().optional().describe(
+    "Let a confidential provider (tinfoil, privatemode) fall over to a non-confidential one; without it such fallbacks are skipped.",
+  ),
 });
 
 /** Routes a channel (optionally one conversation of it) to an agent. */
@@ -290,6 +296,66 @@ export const ToolsSchema = z.strictObject({
   ),
 });
 
+/** How model failover treats a failing endpoint. */
+export const FailoverSchema = z.strictObject({
+  breakerFailures: z.number().int().min(1).max(100).default(3).describe(
+    "Failed calls in a row after which an endpoint is skipped for breakerSeconds.",
+  ),
+  breakerSeconds: z.number().int().min(1).max(86400).default(60).describe(
+    "How long an endpoint whose breaker opened is skipped (the next model answers).",
+  ),
+});
+
+/** Price of one model, in US dollars per million tokens. */
+export const PriceSchema = z.strictObject({
+  input: z.number().min(0).describe("USD per million input (prompt) tokens."),
+  output: z.number().min(0).describe("USD per million output (completion) tokens."),
+});
+
+/** One budget: any of its limits that is set applies. */
+export const BudgetSchema = z.strictObject({
+  dailyTokens: z.number().int().positive().optional().describe(
+    "Input plus output tokens per UTC day.",
+  ),
+  monthlyTokens: z.number().int().positive().optional().describe(
+    "Input plus output tokens per UTC calendar month.",
+  ),
+  dailyUsd: z.number().positive().optional().describe("Cost in USD per UTC day."),
+  monthlyUsd: z.number().positive().optional().describe("Cost in USD per UTC calendar month."),
+  warnAt: z.number().min(0).max(1).default(0.8).describe(
+    "Share of a limit at which the answer carries a warning (0.8 = 80%).",
+  ),
+});
+
+/** Usage budgets: a turn that would pass one is refused with a message and audited. */
+export const BudgetsSchema = z.strictObject({
+  agents: z.record(agentId, BudgetSchema).default({}).describe("Budget of each agent, by id."),
+  perSender: BudgetSchema.optional().describe(
+    "Budget every sender has on their own (each channel + sender counted separately).",
+  ),
+  senders: z.record(z.string().regex(/^[a-z]+:.+$/, "<channel>:<sender id>"), BudgetSchema)
+    .default({}).describe("Budgets of particular senders, keyed <channel>:<sender id>."),
+});
+
+/** Settings of one conversation or group; they can only narrow what its agent may do. */
+export const ConversationSettingsSchema = z.strictObject({
+  channel: z.union([z.enum(CHANNELS), z.literal("webchat")]).describe(
+    "The conversation's channel.",
+  ),
+  conversation: z.string().min(1).describe("Conversation (chat, group, room) id on that channel."),
+  agent: agentId.optional().describe("Agent that answers here (overrides routes)."),
+  model: z.string().min(1).optional().describe("Model id here, on the agent's provider."),
+  systemPrompt: z.string().min(1).optional().describe(
+    "Added to the agent's instructions in this conversation.",
+  ),
+  tools: z.array(z.string().min(1)).optional().describe(
+    "Tools allowed here; intersected with the agent's own list (never adds a tool).",
+  ),
+  allowFrom: z.array(z.string().min(1)).optional().describe(
+    "Senders who may talk to the bot here; intersected with the channel's allowFrom.",
+  ),
+});
+
 /** The whole `config.json`. */
 export const ConfigSchema = z.strictObject({
   version: z.literal(1).default(1).describe("Config format version."),
@@ -315,6 +381,18 @@ export const ConfigSchema = z.strictObject({
   ),
   tools: ToolsSchema.default(ToolsSchema.parse({})).describe(
     "Built-in tools, sandboxes and approvals.",
+  ),
+  failover: FailoverSchema.default(FailoverSchema.parse({})).describe(
+    "Circuit breaker of model failover (each agent lists its fallbacks).",
+  ),
+  prices: z.record(z.string().min(1), PriceSchema).default({}).describe(
+    "Price overrides keyed <kind>:<model> or <model>, over the built-in price table.",
+  ),
+  budgets: BudgetsSchema.default(BudgetsSchema.parse({})).describe(
+    "Token and cost budgets per agent and per sender (none by default).",
+  ),
+  conversations: z.array(ConversationSettingsSchema).default([]).describe(
+    "Per-conversation/group settings: agent, model, prompt addition, narrower tools and senders.",
   ),
 });
 

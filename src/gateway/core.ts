@@ -188,6 +188,7 @@ export async function startCore(o: CoreOptions): Promise<Core> {
   const runtime = createAgentRuntime({
     config,
     sessionsDb: paths.sessionsDb,
+    usageDb: `${paths.root}/usage.db`,
     workspaceRoot: paths.workspace,
     audit,
     permit: broker.check,

@@ -16,6 +16,9 @@ import type { ChatMessage, Provider } from "../providers/types.ts";
 import type { RateLimiter } from "../ratelimit/limiter.ts";
 import type { SessionStore } from "../sessions/store.ts";
 import type { Tool } from "../tools/types.ts";
+import type { UsageStore } from "../usage/store.ts";
+import { checkBudgets, msUntilReset } from "../usage/budget.ts";
+import { costOf, priceOf } from "../usage/prices.ts";
 import {
   type Address,
   type AgentConfig,
@@ -24,6 +27,8 @@ import {
   effectiveModel,
   findAgent,
 } from "./bindings.ts";
+import { conversationSettings, narrowTools } from "./conversations.ts";
+import { CircuitBreaker, failoverChain, failoverProvider, modelLabel } from "./failover.ts";
 
 /** Context window requested from Ollama (its own default is smaller and truncates silently). */
 export const OLLAMA_CONTEXT_TOKENS = 8192;
@@ -66,6 +71,12 @@ export interface DispatchDeps {
   beforeStore?: (message: ChatMessage) => ChatMessage;
   /** Extra system-prompt sections (skills summary). */
   systemExtra?: readonly string[];
+  /** Keeps failing endpoints out of failover chains for a while (shared by every turn). */
+  breaker?: CircuitBreaker;
+  /** Where every provider call's tokens and cost go, and budgets are checked; absent: neither. */
+  usage?: UsageStore;
+  /** The clock of budgets and usage records (tests). */
+  now?: () => number;
 }
 
 /** Per-message options. */
@@ -82,8 +93,8 @@ export interface DispatchOptions {
 export type DispatchResult =
   /** The sender is not on the channel's allow-list; nothing is sent back. */
   | { status: "refused" }
-  /** Rate-limited: `message` is the polite reply to send. */
-  | { status: "limited"; message: string; retryAfterMs: number }
+  /** Rate-limited, or a budget is used up (`reason`): `message` is the polite reply to send. */
+  | { status: "limited"; message: string; retryAfterMs: number; reason?: "budget" }
   | {
     status: "answered";
     agent: string;
@@ -92,6 +103,8 @@ export type DispatchResult =
     rounds: number;
     stoppedBy: "answer" | "round_limit";
     usage: { inputTokens: number; outputTokens: number };
+    /** `kind:model` of the model that gave the (last) answer, after any failover. */
+    model?: string;
   }
   /** The provider failed; `message` and `fix` are short and safe to show. */
   | { status: "failed"; agent: string; session: string; message: string; fix?: string };
@@ -132,12 +145,15 @@ export async function dispatch(
 ): Promise<DispatchResult> {
   const { config } = deps;
   if (!senderAllowed(config, msg)) return { status: "refused" };
+  // A conversation's own sender list narrows the channel's allow-list.
+  const group = conversationSettings(config, msg);
+  if (group?.allowFrom && !group.allowFrom.includes(msg.sender)) return { status: "refused" };
   const verdict = deps.limiter.check(msg);
   if (!verdict.allowed) {
     return { status: "limited", message: verdict.message, retryAfterMs: verdict.retryAfterMs };
   }
 
-  let agent = bindAgent(config, msg);
+  let agent = (group?.agent ? findAgent(config, group.agent) : undefined) ?? bindAgent(config, msg);
   if (opts.agent) {
     const chosen = findAgent(config, opts.agent);
     if (!chosen) {
@@ -152,6 +168,7 @@ export async function dispatch(
     agent = chosen;
   }
   const model = effectiveModel(config, agent);
+  if (group?.model) model.model = group.model;
   if (opts.model) model.model = opts.model;
   const sessionKey = { agent: agent.id, channel: msg.channel, conversation: msg.conversation };
   return await serialized(deps.sessions, JSON.stringify(sessionKey), async () => {
@@ -160,13 +177,14 @@ export async function dispatch(
       channel: msg.channel,
       conversation: msg.conversation,
     });
-    const allowed = agent.tools ? new Set(agent.tools) : undefined;
+    const allowed = narrowTools(agent.tools, group?.tools);
     const every = typeof deps.tools === "function" ? deps.tools() : deps.tools;
     const tools = allowed ? every.filter((t) => allowed.has(t.name)) : every;
     const profile: AgentProfile = {
       id: agent.id,
       name: agent.name,
-      systemPrompt: agent.systemPrompt,
+      systemPrompt: [agent.systemPrompt, group?.systemPrompt].filter(Boolean).join("\n\n") ||
+        undefined,
       model: model.model,
       // Local models get a window they can hold in memory; hosted ones the loop's default.
       ...(model.kind === "ollama" ? { contextTokens: OLLAMA_CONTEXT_TOKENS, maxTokens: 2048 } : {}),
@@ -180,11 +198,67 @@ export async function dispatch(
       text: msg.text,
     });
     const base = { session: session.id, agent: agent.id, channel: msg.channel, actor: msg.sender };
+    const now = deps.now ?? Date.now;
+    const who = { agent: agent.id, channel: msg.channel, sender: msg.sender };
+    const budget = deps.usage ? checkBudgets(config, deps.usage, who, now()) : {};
+    if (budget.refuse) {
+      const { message, ...details } = budget.refuse;
+      await deps.audit.append({ ...base, kind: "budget.refused", payload: details })
+        .catch(() => {});
+      return {
+        status: "limited",
+        reason: "budget",
+        message,
+        retryAfterMs: msUntilReset(details.limit, now()),
+      };
+    }
     // Message events record size, not content: the audit trail must not become a transcript.
     await deps.audit.append({ ...base, kind: "message.in", payload: { chars: msg.text.length } })
       .catch(() => {});
+    // Failover and usage: each provider call's tokens are recorded at once (a later failure
+    // must not hide what was spent); their audit events follow the turn, in order.
+    const pending: Parameters<AuditSink["append"]>[0][] = [];
+    const chain = failoverChain(model, agent).map((m) => ({
+      model: m,
+      // Built on first use: a fallback with no key configured must not break the primary.
+      provider: () => deps.provider(m, agent),
+    }));
+    const failover = () =>
+      failoverProvider(
+        chain,
+        deps.breaker ?? new CircuitBreaker(),
+        {
+          onFailover: (from, to, reason) =>
+            pending.push({
+              ...base,
+              kind: "model.failover",
+              payload: { from: modelLabel(from), to: modelLabel(to), reason },
+            }),
+          onUsage: (m, inputTokens, outputTokens) => {
+            const price = priceOf(config.prices ?? {}, m.kind, m.model);
+            const costUsd = costOf(price, inputTokens, outputTokens);
+            deps.usage?.record({
+              at: now(),
+              ...who,
+              model: modelLabel(m),
+              inputTokens,
+              outputTokens,
+              costUsd,
+              priced: price !== null,
+            });
+            pending.push({
+              ...base,
+              kind: "model.usage",
+              payload: { model: modelLabel(m), inputTokens, outputTokens, costUsd },
+            });
+          },
+        },
+      );
+    const flush = async () => {
+      for (const e of pending.splice(0)) await deps.audit.append(e).catch(() => {});
+    };
     try {
-      const provider = deps.provider(model, agent);
+      const provider = failover();
       const r = await runTurn({
         provider,
         agent: profile,
@@ -201,18 +275,25 @@ export async function dispatch(
         onMessage: (m) =>
           deps.sessions.append(session.id, deps.beforeStore ? deps.beforeStore(m) : m),
       });
-      await deps.audit.append({ ...base, kind: "message.out", payload: { chars: r.text.length } })
-        .catch(() => {});
+      await flush();
+      const answeredBy = modelLabel(provider.answered ?? model);
+      await deps.audit.append({
+        ...base,
+        kind: "message.out",
+        payload: { chars: r.text.length, model: answeredBy },
+      }).catch(() => {});
       return {
         status: "answered",
         agent: agent.id,
         session: session.id,
-        text: r.text,
+        text: budget.warn ? `${r.text}\n\n${budget.warn}` : r.text,
         rounds: r.rounds,
         stoppedBy: r.stoppedBy,
         usage: r.usage,
+        model: answeredBy,
       };
     } catch (e) {
+      await flush();
       if (!isProviderError(e)) throw e;
       return {
         status: "failed",

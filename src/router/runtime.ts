@@ -24,6 +24,8 @@ import { openDatabase } from "../store/sqlite.ts";
 import type { Tool } from "../tools/types.ts";
 import type { CredentialStore } from "../vault/types.ts";
 import { type EffectiveModel, effectiveModel } from "./bindings.ts";
+import { CircuitBreaker } from "./failover.ts";
+import { UsageStore } from "../usage/store.ts";
 import { dispatch, type DispatchOptions, type DispatchResult, type Inbound } from "./dispatch.ts";
 
 /** What the runtime is built from; concrete services come from the composition root. */
@@ -52,6 +54,10 @@ export interface RuntimeOptions {
   onTurnStart?: DispatchDeps["onTurnStart"];
   /** See `DispatchDeps.beforeStore`. */
   beforeStore?: DispatchDeps["beforeStore"];
+  /** `<data dir>/usage.db`: token usage, cost and budgets; absent: none are recorded. */
+  usageDb?: string;
+  /** The clock of usage records and budgets (tests); default `Date.now`. */
+  now?: () => number;
 }
 
 /** An agent as listed to users. */
@@ -88,6 +94,7 @@ export function createAgentRuntime(o: RuntimeOptions): AgentRuntime {
     channel: { perMinute: o.config.limits.channelMessagesPerMinute },
     global: { perMinute: o.config.limits.globalMessagesPerMinute },
   }, new SqliteBucketState(bucketDb));
+  const usage = o.usageDb ? UsageStore.open(o.usageDb) : undefined;
   const providers = new Map<string, Provider>();
   const provider = (m: EffectiveModel): Provider => {
     // Keyed without the model: one provider object serves every model of an endpoint.
@@ -121,6 +128,12 @@ export function createAgentRuntime(o: RuntimeOptions): AgentRuntime {
     systemExtra: o.systemExtra,
     onTurnStart: o.onTurnStart,
     beforeStore: o.beforeStore,
+    breaker: new CircuitBreaker(
+      o.config.failover?.breakerFailures,
+      (o.config.failover?.breakerSeconds ?? 60) * 1000,
+    ),
+    usage,
+    now: o.now,
   };
 
   return {
@@ -164,6 +177,7 @@ export function createAgentRuntime(o: RuntimeOptions): AgentRuntime {
     close: () => {
       sessions.close();
       bucketDb.close();
+      usage?.close();
     },
   };
 }

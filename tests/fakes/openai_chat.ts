@@ -12,6 +12,10 @@ export interface Step {
   calls?: { name: string; args: unknown }[];
   /** Delay between streamed pieces, to let a test press "stop". */
   delayMs?: number;
+  /** Token usage reported in a last chunk (as OpenAI does with `include_usage`). */
+  usage?: { prompt: number; completion: number };
+  /** Answer with this HTTP error status instead (e.g. 429, 503, 401). */
+  status?: number;
 }
 
 /** A running fake. */
@@ -50,6 +54,11 @@ export function fakeChat(
     const body = await req.json() as Record<string, unknown>;
     requests.push(body);
     const step = script(requests.length - 1, body);
+    if (step.status) {
+      return Response.json({ error: { message: "scripted failure", type: "fake" } }, {
+        status: step.status,
+      });
+    }
     const pieces: string[] = [];
     if (step.text) {
       // Split into a few pieces so streaming is visible.
@@ -68,7 +77,22 @@ export function fakeChat(
         }],
       }));
     });
-    pieces.push(chunk({}, step.calls?.length ? "tool_calls" : "stop"), "data: [DONE]\n\n");
+    pieces.push(chunk({}, step.calls?.length ? "tool_calls" : "stop"));
+    if (step.usage) {
+      pieces.push(`data: ${
+        JSON.stringify({
+          id: "c",
+          object: "chat.completion.chunk",
+          choices: [],
+          usage: {
+            prompt_tokens: step.usage.prompt,
+            completion_tokens: step.usage.completion,
+            total_tokens: step.usage.prompt + step.usage.completion,
+          },
+        })
+      }\n\n`);
+    }
+    pieces.push("data: [DONE]\n\n");
     const enc = new TextEncoder();
     const stream = new ReadableStream<Uint8Array>({
       async start(controller) {
