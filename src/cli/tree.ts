@@ -20,6 +20,7 @@ import { sessionsCommand } from "./sessions.ts";
 import { setupCommand } from "./setup.ts";
 import { skillsCommand } from "./skills.ts";
 import { statusCommand } from "./status.ts";
+import { usageCommand } from "./usage.ts";
 import type { CommandSpec } from "./spec.ts";
 
 /** The root command. */
@@ -42,6 +43,7 @@ export const rootCommand: CommandSpec = {
     mcpCommand,
     sessionsCommand,
     scheduleCommand,
+    usageCommand,
     permissionsCommand,
     credentialsCommand,
     auditCommand,

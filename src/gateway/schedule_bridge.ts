@@ -71,7 +71,8 @@ export function taskRunner(
           detail: `${task.owner} may not talk to the agent on ${task.channel} (allow-list)`,
         };
       case "limited":
-        outcome = { status: r.status, detail: r.message };
+        // A used-up budget stops the task's runs like anyone's turns (no loop can burn money).
+        outcome = { status: r.reason === "budget" ? "over_budget" : "limited", detail: r.message };
         text = r.message;
         break;
       case "failed":

@@ -102,4 +102,18 @@ Deno.test("refused runs send nothing; failures are told in the conversation; a f
   })(TASK, new AbortController().signal);
   assertEquals(sent, ["The provider is down. Try later."]);
   assertEquals(failed, { status: "undelivered", detail: "adapter not connected" });
+  const budget = await taskRunner({
+    core: runtime({
+      status: "limited",
+      reason: "budget",
+      message: "Budget used up.",
+      retryAfterMs: 1,
+    }, []),
+    send: (_h, m) => {
+      sent.push(m.text);
+      return Promise.resolve({ ok: true, messageId: "2", error: "" });
+    },
+  })(TASK, new AbortController().signal);
+  assertEquals(budget, { status: "over_budget", detail: "Budget used up." });
+  assertEquals(sent.at(-1), "Budget used up.");
 });
