@@ -6,24 +6,28 @@
  */
 import nodeAssert from "node:assert/strict";
 
+// Newer @types/node (pulled in by discord.js and @slack/bolt) overloads `message` as either
+// `string` or `Error | function`, so `string | undefined` matches neither; undefined behaves
+// the same at run time, hence the casts below.
+
 /** Fails unless `value` is truthy. */
 export function assert(value: unknown, message?: string): asserts value {
-  nodeAssert.ok(value, message);
+  nodeAssert.ok(value, message as string);
 }
 
 /** Fails when `value` is truthy. */
 export function assertFalse(value: unknown, message?: string): void {
-  nodeAssert.ok(!value, message);
+  nodeAssert.ok(!value, message as string);
 }
 
 /** Deep, strict equality. */
 export function assertEquals<T>(actual: unknown, expected: T, message?: string): void {
-  nodeAssert.deepStrictEqual(actual, expected, message);
+  nodeAssert.deepStrictEqual(actual, expected, message as string);
 }
 
 /** Deep, strict inequality. */
 export function assertNotEquals(actual: unknown, expected: unknown, message?: string): void {
-  nodeAssert.notDeepStrictEqual(actual, expected, message);
+  nodeAssert.notDeepStrictEqual(actual, expected, message as string);
 }
 
 /** Fails unless `text` contains `part`. */
@@ -36,7 +40,7 @@ export function assertStringIncludes(text: string, part: string, message?: strin
 
 /** Fails unless `text` matches `pattern`. */
 export function assertMatch(text: string, pattern: RegExp, message?: string): void {
-  nodeAssert.match(text, pattern, message);
+  nodeAssert.match(text, pattern, message as string);
 }
 
 /** Fails unless `fn` throws an instance of `type` (whose message includes `includes`). */

@@ -1,0 +1,244 @@
+/**
+ * The Discord adapter (real discord.js) against a fake REST API + gateway WebSocket: inbound
+ * rules, escaping, splitting, mentions neutralised, files, button approvals, 429 and gateway
+ * loss; then the real gateway, supervisor and adapter process end to end.
+ */
+import { assert, assertEquals, assertStringIncludes } from "../assert.ts";
+import { createDiscordDriver } from "../../adapters/discord/main.ts";
+import { toDiscord } from "../../adapters/discord/format.ts";
+import { fakeDiscord, message, snowflake } from "../fakes/discord.ts";
+import { fakeChat } from "../fakes/openai_chat.ts";
+import { recordingContext, startChannelGateway, waitConnected, waitFor } from "./helpers.ts";
+import type { OutboundFields } from "../../src/ipc/codec.ts";
+
+const OWNER = "222222222222222222";
+const DM = "333333333333333333";
+const GUILD = "444444444444444444";
+const TEXT = "555555555555555555";
+
+async function startDriver() {
+  const dc = fakeDiscord();
+  const prev = Deno.env.get("DISCORD_API_BASE");
+  Deno.env.set("DISCORD_API_BASE", dc.apiBase);
+  const driver = createDiscordDriver();
+  const rec = recordingContext("discord", { "channel.discord.token": dc.token });
+  const running = driver.start(rec.ctx).catch((e) => e);
+  await waitFor(() => dc.sessions() > 0, 15_000, "discord.js identified");
+  return {
+    dc,
+    driver,
+    rec,
+    out: (m: Partial<OutboundFields> & { conversationId: string }) =>
+      driver.onOutbound({
+        requestId: "r",
+        text: "",
+        replyToId: "",
+        attachments: [],
+        editId: "",
+        ...m,
+      }),
+    async close() {
+      rec.stop();
+      await driver.stop?.();
+      await running;
+      await dc.close();
+      prev === undefined
+        ? Deno.env.delete("DISCORD_API_BASE")
+        : Deno.env.set("DISCORD_API_BASE", prev);
+    },
+  };
+}
+
+Deno.test("discord format: markup escaped, mentions broken, code kept", () => {
+  assertEquals(
+    toDiscord("@everyone look <@123> **bold** *it* `code @here` [x](https://e.com)"),
+    "@\u200beveryone look \\<@123\\> **bold** *it* `code @\u200bhere` [x](<https://e.com>)",
+  );
+  assertEquals(toDiscord("a_b_c ~~s~~ || spoiler ||"), "a\\_b\\_c ~~s~~ \\|\\| spoiler \\|\\|");
+  assertStringIncludes(toDiscord("```js\nlet a = '@everyone';\n```"), "```js\nlet a = '@\u200b");
+});
+
+Deno.test("discord: DMs forwarded; guild messages only when mentioned or replied to", async () => {
+  const t = await startDriver();
+  try {
+    t.dc.dispatch("MESSAGE_CREATE", message({ author: OWNER, channel: DM, content: "hi" }));
+    await waitFor(() => t.rec.inbound.length === 1, 10_000, "dm");
+    assertEquals(
+      [t.rec.inbound[0].senderId, t.rec.inbound[0].conversationId, t.rec.inbound[0].isGroup],
+      [OWNER, DM, false],
+    );
+    t.dc.dispatch(
+      "MESSAGE_CREATE",
+      message({ author: OWNER, channel: TEXT, guild: GUILD, content: "chatter" }),
+    );
+    t.dc.dispatch(
+      "MESSAGE_CREATE",
+      message({ author: OWNER, channel: TEXT, guild: GUILD, content: "@everyone hey" }),
+    );
+    t.dc.dispatch("MESSAGE_CREATE", message({ author: "9", channel: DM, content: "x", bot: true }));
+    t.dc.dispatch(
+      "MESSAGE_CREATE",
+      message({
+        author: OWNER,
+        channel: TEXT,
+        guild: GUILD,
+        content: `<@${t.dc.bot.id}> what's up?`,
+        mentions: [t.dc.bot.id],
+      }),
+    );
+    await waitFor(() => t.rec.inbound.length === 2, 10_000, "mention");
+    assertEquals(t.rec.inbound[1].text, "what's up?");
+    t.dc.dispatch(
+      "MESSAGE_CREATE",
+      message({
+        author: OWNER,
+        channel: TEXT,
+        guild: GUILD,
+        content: "and?",
+        replyTo: { id: snowflake(), author: t.dc.bot.id },
+      }),
+    );
+    await waitFor(() => t.rec.inbound.length === 3, 10_000, "reply");
+    await new Promise((r) => setTimeout(r, 200));
+    assertEquals(t.rec.inbound.length, 3, "chatter, @everyone and bots ignored");
+    assert(t.dc.calls.some((c) => c.path.endsWith("/typing")), "typing shown");
+  } finally {
+    await t.close();
+  }
+});
+
+Deno.test("discord: answers split at 2000 without pings; 429 retried; gateway loss resumes", async () => {
+  const t = await startDriver();
+  try {
+    const long = Array.from({ length: 80 }, (_, i) => `Line ${i} @everyone <@1> ${"é".repeat(40)}`)
+      .join("\n\n");
+    t.dc.fail(/\/channels\/\d+\/messages$/, 429, 1, 0.5);
+    const r = await t.out({ conversationId: DM, text: long, replyToId: "77" });
+    assert(r.ok, r.error);
+    assertEquals(t.dc.calls.filter((c) => c.method === "POST!429").length, 1, "429 seen");
+    const posts = t.dc.posted();
+    assert(posts.length >= 3, `${posts.length} parts`);
+    for (const p of posts) {
+      const content = String(p.body.content);
+      assert(content.length <= 2000, `${content.length}`);
+      assert(!/@everyone/.test(content), "mass mention neutralised");
+      assertEquals(p.body.allowed_mentions, { parse: [] });
+    }
+    assertEquals(
+      (posts[0].body.message_reference as { message_id: string }).message_id,
+      "77",
+    );
+    t.dc.dropGateway();
+    await waitFor(() => t.dc.resumes() + t.dc.identifies() >= 2, 20_000, "reconnected");
+    await waitFor(() => t.dc.sessions() > 0, 10_000, "session live");
+    t.dc.dispatch("MESSAGE_CREATE", message({ author: OWNER, channel: DM, content: "back?" }));
+    await waitFor(() => t.rec.inbound.length === 1, 10_000, "message after reconnect");
+  } finally {
+    await t.close();
+  }
+});
+
+Deno.test("discord: attachments within the cap arrive; buttons answer with the clicker", async () => {
+  const t = await startDriver();
+  try {
+    const img = new Uint8Array([1, 2, 3, 4, 5]);
+    const url = t.dc.addFile("cat.png", img);
+    t.dc.dispatch(
+      "MESSAGE_CREATE",
+      message({
+        author: OWNER,
+        channel: DM,
+        content: "see",
+        attachments: [
+          { filename: "cat.png", size: 5, url, content_type: "image/png" },
+          { filename: "huge.bin", size: 50 * 1024 * 1024, url },
+        ],
+      }),
+    );
+    await waitFor(() => t.rec.inbound.length === 1, 10_000, "message with files");
+    const a = t.rec.inbound[0].attachments ?? [];
+    assertEquals(a.map((x) => [x.name, x.mimeType, [...x.data]]), [["cat.png", "image/png", [
+      ...img,
+    ]]]);
+    assertStringIncludes(t.rec.inbound[0].metadata?.attachmentsSkipped ?? "", "huge.bin");
+
+    const answer = t.driver.onApprovalRequest!({
+      type: "approvalRequest",
+      requestId: "q",
+      conversationId: DM,
+      toolName: "exec",
+      summary: "Run ls? @everyone",
+      tier: "3",
+      expiresAtMs: Date.now() + 30_000,
+    });
+    await waitFor(() => t.dc.posted().some((p) => p.body.components), 10_000, "prompt");
+    const prompt = t.dc.posted().find((p) => p.body.components)!;
+    const row = (prompt.body.components as { components: { custom_id: string }[] }[])[0];
+    const click = (custom_id: string, channel: string, user: string) =>
+      t.dc.dispatch("INTERACTION_CREATE", {
+        id: snowflake(),
+        token: "itok",
+        type: 3,
+        channel_id: channel,
+        data: { custom_id, component_type: 2 },
+        user: { id: user, username: "x", discriminator: "0" },
+        // What real Discord always sends; discord.js reads it.
+        application_id: t.dc.bot.id,
+        version: 1,
+        entitlements: [],
+        app_permissions: "0",
+        locale: "en-US",
+        authorizing_integration_owners: {},
+        channel: { id: channel, type: 1 },
+        message: {
+          id: snowflake(),
+          channel_id: channel,
+          content: "",
+          author: { id: t.dc.bot.id, username: "bot", bot: true, discriminator: "0" },
+          timestamp: new Date().toISOString(),
+          attachments: [],
+          embeds: [],
+          mentions: [],
+          components: [],
+          type: 0,
+        },
+      });
+    click(row.components[1].custom_id, "999", "999"); // other channel: stale
+    click(row.components[1].custom_id, DM, OWNER);
+    assertEquals(await answer, { approved: false, decidedBy: OWNER });
+    const callbacks = t.dc.calls.filter((c) => c.path.includes("/interactions/"));
+    await waitFor(() => t.dc.calls.filter((c) => c.path.includes("/interactions/")).length >= 2);
+    assert(callbacks.length >= 1);
+  } finally {
+    await t.close();
+  }
+});
+
+Deno.test("discord e2e: supervisor-run adapter -> router -> fake model -> REST; strangers get nothing", async () => {
+  const dc = fakeDiscord();
+  const model = fakeChat(() => ({ text: "Hello @everyone, **done**." }));
+  const gw = await startChannelGateway({
+    channel: "discord",
+    credentials: { "channel.discord.token": dc.token },
+    allowFrom: [OWNER],
+    modelUrl: model.baseUrl,
+    env: { DISCORD_API_BASE: dc.apiBase },
+  });
+  try {
+    await waitConnected(gw.gateway, "discord");
+    await waitFor(() => dc.sessions() > 0, 20_000, "adapter on the gateway");
+    dc.dispatch("MESSAGE_CREATE", message({ author: "666", channel: "777", content: "let me in" }));
+    dc.dispatch("MESSAGE_CREATE", message({ author: OWNER, channel: DM, content: "hello" }));
+    await waitFor(() => dc.posted().length >= 1, 20_000, "a reply on Discord");
+    await new Promise((r) => setTimeout(r, 300));
+    const posts = dc.posted();
+    assertEquals(posts.length, 1, "the stranger got nothing");
+    assertEquals(posts[0].path, `/api/v10/channels/${DM}/messages`);
+    assertEquals(posts[0].body.content, "Hello @\u200beveryone, **done**.");
+    assertEquals(model.requests.length, 1);
+  } finally {
+    await gw.close();
+    await dc.close();
+    await model.close();
+  }
+});
