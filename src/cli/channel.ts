@@ -6,6 +6,7 @@
  * @module
  */
 import type { CommandContext, CommandSpec } from "./spec.ts";
+import { channelConfigCommand } from "./channel_config.ts";
 import type { Channel } from "../config/schema.ts";
 import type { Secret } from "../secret.ts";
 import type { Vault } from "../vault/store.ts";
@@ -298,5 +299,6 @@ export const channelCommand: CommandSpec = {
       json: true,
       run: remove,
     },
+    channelConfigCommand,
   ],
 };
