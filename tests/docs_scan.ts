@@ -36,21 +36,23 @@ export function* walk(md: string): Generator<
     kind: "code";
     line: number;
     lang: string;
+    /** The whole info string after the fence, e.g. `sh runnable`. */
+    info: string;
     text: string;
   }
 > {
   const lines = md.split("\n");
-  let fence: { marker: string; lang: string } | null = null;
+  let fence: { marker: string; lang: string; info: string } | null = null;
   for (let i = 0; i < lines.length; i++) {
     const l = lines[i];
     const m = /^\s*(```+|~~~+)\s*([^\s`]*)(.*)$/.exec(l);
     if (fence) {
       if (m && m[1].startsWith(fence.marker) && m[2] === "") fence = null;
-      else yield { kind: "code", line: i + 1, lang: fence.lang, text: l };
+      else yield { kind: "code", line: i + 1, lang: fence.lang, info: fence.info, text: l };
       continue;
     }
     if (m) {
-      fence = { marker: m[1], lang: m[2].toLowerCase() };
+      fence = { marker: m[1], lang: m[2].toLowerCase(), info: (m[2] + m[3]).trim() };
       continue;
     }
     yield { kind: "prose", line: i + 1, text: l };
