@@ -122,6 +122,7 @@ export function failoverProvider(
   hooks: FailoverHooks,
 ): Provider & { answered: EffectiveModel | null } {
   const first = chain[0].provider();
+  const reported = new Set<(typeof chain)[number]>();
   const self = {
     kind: first.kind,
     baseUrl: first.baseUrl,
@@ -133,6 +134,9 @@ export function failoverProvider(
       const open = chain.filter((c) => !breaker.isOpen(endpointKey(c.model)));
       const candidates = open.length ? open : chain;
       for (const skipped of chain.filter((c) => !candidates.includes(c))) {
+        // Once per turn, not once per tool round.
+        if (reported.has(skipped)) continue;
+        reported.add(skipped);
         hooks.onFailover(skipped.model, candidates[0].model, "circuit open");
       }
       for (let i = 0; i < candidates.length; i++) {
