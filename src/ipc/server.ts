@@ -215,6 +215,8 @@ export async function startIpcServer(options: IpcServerOptions): Promise<IpcServ
   const signer = options.gatewaySigner ?? await ephemeralSigner();
   const authFailures = new Map<Channel, { at: number; reason: string }>();
   let listener = await listenPrivate(options.socketPath);
+  /** Listeners replaced after a squatter took the path; closed at shutdown. */
+  const retired: Deno.Listener<Deno.Conn, Deno.UnixAddr>[] = [];
   let socketId = await fileId(options.socketPath);
   log.info("listening", { socket: options.socketPath });
 
@@ -451,10 +453,10 @@ export async function startIpcServer(options: IpcServerOptions): Promise<IpcServ
         actor: "unknown",
         payload: { reason: "gateway socket removed or replaced", transport: "ipc" },
       });
-      // Close first: Deno unlinks a listener's path when it closes, whoever owns it by then.
-      try {
-        listener.close();
-      } catch { /* closed */ }
+      // The old listener stays open until shutdown: its socket is no longer reachable by path,
+      // and closing it would make Deno unlink the path later, whoever owns it by then (that
+      // deleted the new socket under load).
+      retired.push(listener);
       await Deno.remove(options.socketPath).catch(() => {});
       listener = Deno.listen({ transport: "unix", path: options.socketPath });
       await Deno.chmod(options.socketPath, 0o600);
@@ -586,9 +588,11 @@ export async function startIpcServer(options: IpcServerOptions): Promise<IpcServ
         clearInterval(beat);
         clearInterval(socketWatch);
         await checking;
-        try {
-          listener.close();
-        } catch { /* closed */ }
+        for (const l of [...retired, listener]) {
+          try {
+            l.close();
+          } catch { /* closed */ }
+        }
         for (const ac of conns.values()) ac.close();
         conns.clear();
         await Promise.all(acceptLoops);
@@ -604,7 +608,11 @@ export async function startIpcServer(options: IpcServerOptions): Promise<IpcServ
 async function fileId(path: string): Promise<string | null> {
   try {
     const info = await Deno.lstat(path);
-    return `${info.dev}:${info.ino}`;
+    // dev:ino alone is not enough: a squatter's new socket often reuses the inode number the
+    // removed one had; its change time (creation, for a socket) tells them apart.
+    return `${info.dev}:${info.ino}:${info.ctime?.getTime() ?? ""}:${
+      info.birthtime?.getTime() ?? ""
+    }`;
   } catch {
     return null;
   }
