@@ -64,7 +64,7 @@ export function recorder(status = 200): Recorder {
 }
 
 /** A random, unique, scanner-friendly canary value (24 random base-36 symbols). */
-function canary(label: string): string {
+export function canary(label: string): string {
   const bytes = crypto.getRandomValues(new Uint8Array(24));
   const body = [...bytes].map((b) => "abcdefghijklmnopqrstuvwxyz0123456789"[b % 36]).join("");
   return `cnry-${label.replace(/[^a-z]/gi, "").slice(0, 8)}-${body}`;
@@ -94,7 +94,7 @@ export interface ChannelSetup {
    * registered in config but not in the vault, so the supervisor leaves the channel alone).
    */
   mode: "supervised" | "held";
-  allowFrom?: string[];
+  allowFrom?: readonly string[];
 }
 
 /** Options of {@linkcode setupE2e}. */
@@ -108,6 +108,13 @@ export interface E2eOptions {
   agent?: Record<string, unknown>;
   /** Forward the audit log to a recording SIEM webhook (default true). */
   siem?: boolean;
+  /**
+   * Vault values to use instead of fresh canaries (a fake platform's token); they are still
+   * swept for as canaries.
+   */
+  vaultValues?: Record<string, string>;
+  /** More environment for the gateway (e.g. a fake platform's API base). */
+  env?: Record<string, string>;
 }
 
 /** A running WebChat connection. */
@@ -373,7 +380,7 @@ export async function setupE2e(o: E2eOptions = {}): Promise<E2e> {
 
   // The vault: a canary in every slot a configured gateway uses.
   const vault = await openVault(testVaultOptions(data, passphrase));
-  const put = (name: string, value = canary(name)) => {
+  const put = (name: string, value = o.vaultValues?.[name] ?? canary(name)) => {
     vault.set(name, new Secret(value));
     canaries.set(name, value);
   };
@@ -395,7 +402,7 @@ export async function setupE2e(o: E2eOptions = {}): Promise<E2e> {
     channelConfig[ch] = {
       enabled: true,
       publicKey: key.publicKeyBase64,
-      allowFrom: setup.allowFrom ?? [],
+      allowFrom: [...(setup.allowFrom ?? [])],
     };
   }
   vault.close();
@@ -427,6 +434,7 @@ export async function setupE2e(o: E2eOptions = {}): Promise<E2e> {
     WIRKEN_VAULT_BACKEND: "passphrase",
     WIRKEN_VAULT_PASSPHRASE: passphrase,
     ...(dd ? { DENO_DIR: dd } : {}),
+    ...(o.env ?? {}),
   };
 
   const e: E2e = {
@@ -557,6 +565,16 @@ export async function withE2e(
   try {
     await body(e);
     await e.finish();
+  } catch (err) {
+    // A failing e2e test is only debuggable with the gateway's own account of it.
+    const log = await Deno.readTextFile(join(e.data, "logs", "wirken.log")).catch(() => "");
+    Deno.stderr.writeSync(
+      new TextEncoder().encode(
+        `--- gateway output ---\n${e.gateway?.output().slice(-4000) ?? "(stopped)"}\n` +
+          `--- wirken.log (tail) ---\n${log.slice(-6000)}\n`,
+      ),
+    );
+    throw err;
   } finally {
     await e.abort();
   }

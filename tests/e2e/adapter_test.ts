@@ -1,0 +1,270 @@
+/**
+ * A compromised adapter process against the whole gateway. The test holds the real Ed25519
+ * key of the Slack adapter (as malware inside that process would) and uses it to speak for
+ * Telegram, replay a handshake, send garbage and forbidden frames, and flood; an honest
+ * Telegram adapter (also played by the test) and a real supervised Discord adapter process must
+ * not notice.
+ */
+import { assert, assertEquals, assertFalse } from "../assert.ts";
+import type { Step } from "../fakes/openai_chat.ts";
+import { lengthPrefixed } from "../../src/ipc/framing.ts";
+import { canary, type E2e, type E2eOptions, waitUntil, withE2e } from "./harness.ts";
+import { type FakeDiscord, fakeDiscord, message } from "../fakes/discord.ts";
+import { connectPeer } from "./peer.ts";
+
+/** The fake model answers "reply: <the user's last message>". */
+function echo(_n: number, body: Record<string, unknown>): Step {
+  const messages = (body.messages ?? []) as { role: string; content?: unknown }[];
+  const last = [...messages].reverse().find((m) => m.role === "user");
+  const content = typeof last?.content === "string" ? last.content : JSON.stringify(last?.content);
+  return { text: `reply: ${content}` };
+}
+
+interface AdapterEntry {
+  channel: string;
+  pid: number | null;
+  connected: boolean;
+  restarts: number;
+  state: string;
+}
+
+async function adapterStatus(e: E2e, channel: string): Promise<AdapterEntry | undefined> {
+  try {
+    const s = JSON.parse(await Deno.readTextFile(`${e.data}/sockets/status.json`));
+    return (s.adapters as AdapterEntry[]).find((a) => a.channel === channel);
+  } catch {
+    return undefined;
+  }
+}
+
+const socket = (e: E2e) => `${e.data}/sockets/gateway.sock`;
+
+function userTexts(e: E2e): string {
+  return JSON.stringify(e.model.requests.map((r) => r.messages));
+}
+
+/**
+ * Telegram and Slack are played by the test (it holds their keys); Discord runs as the real
+ * supervised adapter process (discord.js) against the fake Discord, with a canary bot token.
+ */
+function options(dc: FakeDiscord): E2eOptions {
+  return {
+    script: echo,
+    channels: {
+      telegram: { mode: "held", allowFrom: ["alice"] },
+      slack: { mode: "held", allowFrom: ["bob"] },
+      discord: { mode: "supervised", allowFrom: [DISCORD_OWNER] },
+    },
+    vaultValues: { "channel.discord.token": dc.token },
+    env: { DISCORD_API_BASE: dc.apiBase },
+  };
+}
+
+const DISCORD_OWNER = "222222222222222222";
+const DISCORD_DM = "333333333333333333";
+
+/** Sends a Discord message from the owner and waits for the reply posted on the fake. */
+async function discordRoundTrip(dc: FakeDiscord, text: string): Promise<void> {
+  const before = dc.posted().length;
+  dc.dispatch(
+    "MESSAGE_CREATE",
+    message({ author: DISCORD_OWNER, channel: DISCORD_DM, content: text }),
+  );
+  await waitUntil(
+    () => dc.posted().slice(before).some((c) => String(c.body.content).includes(`reply: ${text}`)),
+    20_000,
+    `the discord reply to "${text}"`,
+  );
+}
+
+/** Waits until the Discord adapter is connected to the gateway and to the fake platform. */
+async function discordUp(e: E2e, dc: FakeDiscord): Promise<AdapterEntry> {
+  await waitUntil(async () => (await adapterStatus(e, "discord"))?.connected === true, 25_000);
+  await waitUntil(() => dc.sessions() > 0, 20_000, "discord adapter on the fake platform");
+  return (await adapterStatus(e, "discord"))!;
+}
+
+Deno.test("e2e compromised adapter: speaking for another channel, replay, garbage and forbidden frames are contained", async () => {
+  const dc = fakeDiscord(canary("discord"));
+  await withE2e(options(dc), async (e) => {
+    await e.start();
+    const { pid: discordPid, restarts: discordRestarts } = await discordUp(e, dc);
+    await discordRoundTrip(dc, "discord one");
+
+    const tg = await connectPeer(socket(e), "telegram", e.heldKeys.telegram!);
+    assertEquals([tg.auth?.ok, tg.auth?.channel], [true, "telegram"]);
+    await tg.inbound({ conversationId: "c-tg", senderId: "alice", text: "hello one" });
+    await tg.waitOutbound((m) => m.text === "reply: hello one");
+
+    // 1. The Slack key cannot authenticate as Telegram, and the failed attempt does not
+    //    disturb the Telegram adapter's live connection.
+    const claim = await connectPeer(socket(e), "slack", e.heldKeys.slack!, { claim: "telegram" });
+    assertFalse(claim.auth?.ok ?? false, "a slack key claiming telegram is refused");
+    assertFalse(tg.closed, "the real telegram connection survives the attempt");
+
+    // 2. Authenticated as Slack, it stamps "telegram" into its frames and names a Telegram
+    //    conversation and the Telegram owner: the gateway reads the channel from the
+    //    connection, so this is a Slack message from a stranger, refused before the model.
+    const sl = await connectPeer(socket(e), "slack", e.heldKeys.slack!);
+    assertEquals([sl.auth?.ok, sl.auth?.channel], [true, "slack"]);
+    await sl.inbound({
+      channel: "telegram",
+      conversationId: "c-tg",
+      senderId: "alice",
+      text: "forged as telegram",
+    });
+    await sl.inbound({
+      channel: "telegram",
+      conversationId: "c-sl",
+      senderId: "bob",
+      text: "bob here",
+    });
+    const bobReply = await sl.waitOutbound((m) => m.text === "reply: bob here");
+    assertEquals(bobReply.conversationId, "c-sl");
+    assertFalse(userTexts(e).includes("forged as telegram"), "the forged message reached no model");
+    assertFalse(tg.outbound.some((m) => m.text.includes("bob here") || m.text.includes("forged")));
+    assertFalse(sl.outbound.some((m) => m.text.includes("forged")));
+
+    // 3. A recorded handshake replayed on a new connection is refused (the nonce is fresh).
+    const replay = await connectPeer(socket(e), "slack", e.heldKeys.slack!, {
+      replay: sl.response!,
+    });
+    assertFalse(replay.auth?.ok ?? false, "a replayed handshake is refused");
+
+    // 4. Garbage, an oversized length prefix and a frame only the gateway may send: each one
+    //    cuts that connection.
+    const garbage = await connectPeer(socket(e), "slack", e.heldKeys.slack!);
+    await garbage.raw(lengthPrefixed(crypto.getRandomValues(new Uint8Array(64))));
+    assert(await garbage.waitClosed(), "garbage closes the connection");
+    const huge = await connectPeer(socket(e), "slack", e.heldKeys.slack!);
+    await huge.raw(new Uint8Array([0xff, 0xff, 0xff, 0xf0, 1, 2, 3, 4]));
+    assert(await huge.waitClosed(), "an oversized frame length closes the connection");
+    const forbidden = await connectPeer(socket(e), "slack", e.heldKeys.slack!);
+    await forbidden.frame({
+      type: "outbound",
+      requestId: "r1",
+      conversationId: "c-tg",
+      text: "spoofed outbound",
+      replyToId: "",
+      attachments: [],
+      editId: "",
+    });
+    assert(await forbidden.waitClosed(), "an adapter-sent outbound frame closes the connection");
+
+    // 5. Nobody else noticed: Telegram still talks, Discord's process never restarted.
+    assertFalse(tg.closed);
+    await tg.inbound({ conversationId: "c-tg", senderId: "alice", text: "hello two" });
+    await tg.waitOutbound((m) => m.text === "reply: hello two");
+    assertFalse(tg.outbound.some((m) => m.text.includes("spoofed")));
+    const discord = await adapterStatus(e, "discord");
+    assertEquals([discord?.pid, discord?.connected, discord?.restarts], [
+      discordPid,
+      true,
+      discordRestarts,
+    ]);
+    await discordRoundTrip(dc, "discord two");
+
+    // 6. The audit log names the real channel of every message and records the refusals.
+    const events = e.auditEvents();
+    const inbound = events.filter((ev) => ev.kind === "message.in");
+    assertEquals(
+      inbound.map((ev) => [ev.channel, ev.actor]),
+      [
+        ["discord", DISCORD_OWNER],
+        ["telegram", "alice"],
+        ["slack", "bob"],
+        ["telegram", "alice"],
+        ["discord", DISCORD_OWNER],
+      ],
+    );
+    const failures = events.filter((ev) => ev.kind === "auth.failure").map((ev) =>
+      String(ev.payload.reason)
+    );
+    assert(failures.length >= 2, `claim and replay audited: ${failures}`);
+    for (const p of [tg, claim, sl, replay, garbage, huge, forbidden]) p.close();
+  }).finally(() => dc.close());
+});
+
+Deno.test("e2e compromised adapter: a 10,000-frame flood is throttled; other channels keep working", async () => {
+  const dc = fakeDiscord(canary("discord"));
+  await withE2e(options(dc), async (e) => {
+    const gw = await e.start();
+    const { pid: discordPid } = await discordUp(e, dc);
+    const rss = async () =>
+      Number(/VmRSS:\s+(\d+)/.exec(await Deno.readTextFile(`/proc/${gw.pid}/status`))?.[1] ?? 0);
+    const tg = await connectPeer(socket(e), "telegram", e.heldKeys.telegram!);
+    await tg.inbound({ conversationId: "c-tg", senderId: "alice", text: "before" });
+    await tg.waitOutbound((m) => m.text === "reply: before");
+    const rssBefore = await rss();
+
+    const sl = await connectPeer(socket(e), "slack", e.heldKeys.slack!);
+    const started = Date.now();
+    const flood = (async () => {
+      for (let i = 0; i < 10_000; i++) {
+        // Invented sender ids, and every 100th the owner's id on its own channel (the most a
+        // compromised adapter can claim). An adapter that floods only with the owner's id
+        // stalls its own connection: the gateway stops reading at 64 messages in flight and
+        // each waits for the adapter to acknowledge its (rate-limited) reply.
+        const senderId = i % 100 === 0 ? "bob" : `stranger-${i}`;
+        await sl.inbound({ conversationId: `c${i % 50}`, senderId, text: `flood ${i}` });
+      }
+    })().catch(() => {/* the gateway may cut us off: that is allowed */});
+    // While the flood runs, the honest channel is answered promptly.
+    await new Promise((r) => setTimeout(r, 300));
+    const asked = Date.now();
+    await tg.inbound({ conversationId: "c-tg", senderId: "alice", text: "during" });
+    await tg.waitOutbound((m) => m.text === "reply: during", 10_000);
+    const latency = Date.now() - asked;
+    await flood;
+    const floodMs = Date.now() - started;
+    await new Promise((r) => setTimeout(r, 500));
+    const rssAfter = await rss();
+
+    // Throttled: the per-sender limit (20 a minute) lets only a handful reach the model.
+    // (Each request repeats its conversation's history, so count the newest user message.)
+    const flooded = e.model.requests.filter((r) => {
+      const msgs = r.messages as { role: string; content?: unknown }[];
+      return String([...msgs].reverse().find((m) => m.role === "user")?.content).startsWith(
+        "flood ",
+      );
+    });
+    assert(flooded.length <= 20, `${flooded.length} flood messages reached the model`);
+    assert(latency < 10_000, `telegram answered in ${latency} ms during the flood`);
+    // Contained: memory does not grow with the flood (10,000 frames of ~100 bytes).
+    assert(rssAfter - rssBefore < 150_000, `gateway RSS grew ${rssAfter - rssBefore} KiB`);
+    const discord = await adapterStatus(e, "discord");
+    assertEquals([discord?.pid, discord?.connected], [discordPid, true]);
+    await discordRoundTrip(dc, "after the flood");
+    assertFalse(tg.closed);
+    await tg.inbound({ conversationId: "c-tg", senderId: "alice", text: "after" });
+    await tg.waitOutbound((m) => m.text === "reply: after");
+    // Each limited message is audited? No: only admitted messages are; the audit log must not
+    // grow by 10,000 events either.
+    const inbound = e.auditEvents().filter((ev) => ev.kind === "message.in");
+    assert(inbound.length <= 25, `${inbound.length} message.in events`);
+    Deno.stderr.writeSync(
+      new TextEncoder().encode(
+        `flood: 10000 frames in ${floodMs} ms, telegram latency ${latency} ms, ` +
+          `RSS ${rssBefore} -> ${rssAfter} KiB, ${flooded.length} reached the model\n`,
+      ),
+    );
+    // The owner's excess messages were answered with the polite limit notice.
+    assert(sl.outbound.length >= 1, "the flooding owner was told about the limit");
+    tg.close();
+    sl.close();
+  }).finally(() => dc.close());
+});
+
+Deno.test({
+  name: "e2e compromised adapter: a flooding adapter is cut off (NOT IMPLEMENTED, see report)",
+  // src/ipc/server.ts only applies backpressure (maxInflightInbound) to a flooding adapter:
+  // the connection stays open however many frames it sends. Issue 16 asks for a cut-off.
+  ignore: true,
+  fn() {},
+});
+Deno.stderr.writeSync(
+  new TextEncoder().encode(
+    "IGNORED e2e test: a flooding adapter is never disconnected (src/ipc/server.ts has " +
+      "backpressure only, no per-connection frame-rate cut-off); see docs/threat-model.md\n",
+  ),
+);
