@@ -13,6 +13,7 @@ import { dirname, join, relative } from "node:path";
 import { assert, assertEquals } from "./assert.ts";
 import { parse } from "../src/cli/parse.ts";
 import { rootCommand } from "../src/cli/tree.ts";
+import { DOCS_URL, helpText } from "../src/cli/help.ts";
 import {
   anchorsOf,
   docFiles,
@@ -109,4 +110,28 @@ Deno.test("docs: the scanners find commands and links and catch a renamed flag",
   }
   assert(threw, "a misspelled flag must not parse");
   assertEquals(slug("The `wirken run` banner"), "the-wirken-run-banner");
+});
+
+Deno.test("docs: `wirken --help` ends by pointing at docs/, and the issue's pages exist", async () => {
+  const help = helpText([rootCommand]);
+  assert(help.endsWith(`Documentation: ${DOCS_URL}`), help.slice(-200));
+  assert(DOCS_URL.endsWith("/docs"));
+  for (
+    const page of [
+      "getting-started",
+      "cli",
+      "configuration",
+      "channels",
+      "multi-agent",
+      "skills",
+      "mcp",
+      "enterprise",
+      "troubleshooting",
+      "architecture",
+      "migration",
+    ]
+  ) {
+    const info = await Deno.stat(join(ROOT, "docs", `${page}.md`)).catch(() => null);
+    assert(info?.isFile, `docs/${page}.md is missing`);
+  }
 });

@@ -6,6 +6,9 @@
 import { commandName, optionsOf } from "./parse.ts";
 import type { CommandSpec } from "./spec.ts";
 
+/** Where the documentation lives (docs/ in the repository). */
+export const DOCS_URL = "https://github.com/wirken/wirken/tree/main/docs";
+
 /** The help page of the command at the end of `path`. */
 export function helpText(path: readonly CommandSpec[]): string {
   const spec = path[path.length - 1];
@@ -45,5 +48,7 @@ export function helpText(path: readonly CommandSpec[]): string {
   out.push("", "Options:", ...rows.map(([f, d]) => `  ${f.padEnd(width)}  ${d}`));
   out.push("", spec.examples.length > 1 ? "Examples:" : "Example:");
   for (const ex of spec.examples) out.push(`  ${ex}`);
+  // The root page points at the guides, which say more than a help page can.
+  if (path.length === 1) out.push("", `Documentation: ${DOCS_URL}`);
   return out.join("\n");
 }
