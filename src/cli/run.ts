@@ -84,9 +84,6 @@ export const runCommand: CommandSpec = {
       // The one-time login link: WebChat answers nothing but /healthz without its session.
       webchatUrl: gateway.webchatLoginUrl,
     }));
-    // The one-time login link (docs/webchat.md): WebChat answers 401 to everything without the
-    // session it opens. Terminal only; the gateway never writes it to its log files.
-    print(`WebChat login (valid until the gateway stops): ${gateway.webchatLoginUrl}`);
     await new Promise<void>((resolve) => {
       const stop = () => {
         Deno.removeSignalListener("SIGINT", stop);
