@@ -125,9 +125,20 @@ export function shellWords(line: string): string[] {
   return words;
 }
 
-/** True for a synopsis (`a|b`, `[--flag]`, `...`, `<command>`), which is not a command. */
+/**
+ * True for a synopsis that cannot be checked as a command (`a|b`, `...`, `<command>`). Optional
+ * parts in brackets are not enough: see {@linkcode expandOptional}.
+ */
 export function isSynopsis(text: string): boolean {
-  return /[|[]|\.\.\.|<command>/.test(text);
+  return /\||\.\.\.|<command>/.test(text);
+}
+
+/**
+ * `wirken credentials list [--json]` becomes `wirken credentials list --json`: with every
+ * optional part written out, a synopsis still proves its command and flags exist.
+ */
+export function expandOptional(text: string): string {
+  return text.replace(/[[\]]/g, " ").replace(/\s+/g, " ").trim();
 }
 
 /** GitHub's heading anchor for a heading text. */
