@@ -242,7 +242,7 @@ async function spawnGateway(e: { env: Record<string, string> }): Promise<Gateway
   const pumping = Promise.all([pump(child.stdout), pump(child.stderr)]);
   let status: Deno.CommandStatus | null = null;
   child.status.then((s) => (status = s));
-  const login = /WebChat login[^:]*: (http:\/\/localhost:(\d+)\/login\?token=\S+)/;
+  const login = /WebChat: (http:\/\/localhost:(\d+)\/login\?token=\S+)/;
   try {
     await waitUntil(() => login.test(text) || status !== null, 30_000, "the gateway banner");
   } catch (err) {
@@ -568,10 +568,17 @@ export async function withE2e(
   } catch (err) {
     // A failing e2e test is only debuggable with the gateway's own account of it.
     const log = await Deno.readTextFile(join(e.data, "logs", "wirken.log")).catch(() => "");
+    let audit = "";
+    try {
+      audit = e.auditEvents().map((ev) =>
+        `${ev.kind} ${ev.channel ?? "-"} ${ev.actor} ${JSON.stringify(ev.payload).slice(0, 200)}`
+      ).join("\n");
+    } catch { /* no audit log yet */ }
     Deno.stderr.writeSync(
       new TextEncoder().encode(
         `--- gateway output ---\n${e.gateway?.output().slice(-4000) ?? "(stopped)"}\n` +
-          `--- wirken.log (tail) ---\n${log.slice(-6000)}\n`,
+          `--- wirken.log (tail) ---\n${log.slice(-6000)}\n--- audit ---\n${audit}\n` +
+          `--- model requests: ${e.model.requests.length} ---\n`,
       ),
     );
     throw err;

@@ -83,6 +83,7 @@ export async function connectPeer(
   } catch { /* the gateway hung up */ }
   let closed = false;
   const outbound: OutboundFields[] = [];
+  const approvalRequests: Extract<Frame, { type: "approvalRequest" }>[] = [];
   const waiters = new Set<() => void>();
   const wake = () => {
     for (const w of waiters) w();
@@ -103,6 +104,16 @@ export async function connectPeer(
               ok: true,
               messageId: `m${outbound.length}`,
               error: "",
+            });
+          } else if (f.type === "approvalRequest") {
+            // A text-only adapter: it has no buttons, so it answers at once with nobody as
+            // decider and the gateway sends the prompt as a text message instead.
+            approvalRequests.push(f);
+            await writer.write({
+              type: "approvalDecision",
+              requestId: f.requestId,
+              approved: false,
+              decidedBy: "",
             });
           } else if (f.type === "heartbeat") {
             await writer.write({ type: "heartbeat", seq: f.seq, sentAtMs: Date.now() });
