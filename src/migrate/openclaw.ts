@@ -512,12 +512,11 @@ export async function planOpenClawMigration(options: PlanOptions): Promise<Prepa
       plan.skills.push(sp.plan);
     }
   }
-  if (copies.size > 0) {
-    commands.add("wirken skills list");
-  }
 
   for (const c of commands) {
-    if (!plan.credentials.some((p) => p.command === c) && c !== "wirken skills list") {
+    // Commands the imported config needs that no found credential already listed (e.g. the key
+    // of the chosen provider when OpenClaw kept it in a file that is never opened).
+    if (!plan.credentials.some((p) => p.command === c)) {
       plan.credentials.push({ found: "needed by the imported config", command: c });
     }
   }
