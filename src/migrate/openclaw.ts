@@ -40,6 +40,7 @@ import {
 } from "../skills/manifest.ts";
 import { bundledSkillsDir } from "../skills/load.ts";
 import { parseSkillMd } from "../skills/parse.ts";
+import { KEY_ENV } from "../providers/registry.ts";
 import { credentialNames } from "../vault/types.ts";
 import { insideRoot, lstatInside, readTextInside } from "./paths.ts";
 import {
@@ -167,14 +168,18 @@ const PROVIDER_MAP: Readonly<Record<string, ProviderConfig["kind"]>> = {
   privatemode: "privatemode",
 };
 
-/** Environment variables OpenClaw users set for provider keys. */
-const PROVIDER_ENV: Readonly<Record<string, ProviderConfig["kind"]>> = {
-  OPENAI_API_KEY: "openai",
-  ANTHROPIC_API_KEY: "anthropic",
-  GEMINI_API_KEY: "gemini",
-  GOOGLE_API_KEY: "gemini",
-  TINFOIL_API_KEY: "tinfoil",
-};
+/**
+ * Environment variables that hold a provider key, from the providers' own list (`KEY_ENV`), so
+ * an OpenClaw `env.OPENAI_API_KEY` maps to the vault name wirken reads first. The first kind
+ * listing a variable wins (`OPENAI_API_KEY` is OpenAI's before it is `custom`'s fallback).
+ */
+const PROVIDER_ENV: ReadonlyMap<string, ProviderConfig["kind"]> = (() => {
+  const out = new Map<string, ProviderConfig["kind"]>();
+  for (const kind of PROVIDER_KINDS) {
+    for (const name of KEY_ENV[kind]) if (!out.has(name)) out.set(name, kind);
+  }
+  return out;
+})();
 
 /** Top-level `openclaw.json` keys the planner reads (the rest are reported as not imported). */
 const READ_KEYS = new Set([
@@ -237,7 +242,7 @@ export async function planOpenClawMigration(options: PlanOptions): Promise<Prepa
         providerIds.add(third);
       } else if (top === "env") {
         const name = path[path.length - 1];
-        const kind = PROVIDER_ENV[name];
+        const kind = PROVIDER_ENV.get(name);
         if (kind) credential(at, `wirken credentials add ${credentialNames.providerKey(kind)}`);
         else {
           credential(
@@ -264,7 +269,7 @@ export async function planOpenClawMigration(options: PlanOptions): Promise<Prepa
         ...(isRecord(env.vars) ? Object.keys(env.vars) : []),
       ].filter((n) => !SECRET_KEY.test(n));
       for (const n of names) {
-        const kind = PROVIDER_ENV[n];
+        const kind = PROVIDER_ENV.get(n);
         if (kind) {
           credential(`env.${n}`, `wirken credentials add ${credentialNames.providerKey(kind)}`);
         } else skip(`env.${n}`, "environment values are not imported; set it where wirken runs");
