@@ -11,7 +11,9 @@ export const manifest: ChannelManifest<"matrix"> = {
   displayName: "Matrix",
   // The default homeserver; MATRIX_HOMESERVER_URL points at another and replaces the grant.
   apiHosts: ["matrix-client.matrix.org:443"],
-  env: [...PROXY_ENV, "MATRIX_HOMESERVER_URL"],
+  // MATRIX_ALLOWED_INVITERS: the channel's allow-list, set by the gateway from config, so the
+  // adapter joins rooms only on invites from those senders.
+  env: [...PROXY_ENV, "MATRIX_HOMESERVER_URL", "MATRIX_ALLOWED_INVITERS"],
   apiBaseEnv: "MATRIX_HOMESERVER_URL",
   credentials: [
     { name: "channel.matrix.access_token", required: true, description: "Bot account token." },

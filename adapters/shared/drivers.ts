@@ -43,6 +43,8 @@ export async function loadDriver(
       return (await import("../whatsapp/main.ts")).createDriver();
     case "teams":
       return (await import("../teams/main.ts")).createDriver();
+    case "matrix":
+      return (await import("../matrix/main.ts")).createDriver();
     default:
       return placeholderDriver(channel);
   }

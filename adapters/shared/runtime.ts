@@ -69,11 +69,23 @@ export async function runAdapter(options: RunAdapterOptions): Promise<number> {
 
   let client: IpcClient | null = null;
   const queue: InboundInput[] = [];
-  async function flush(): Promise<void> {
-    while (client && queue.length > 0) {
-      await client.sendInbound(queue[0]);
-      queue.shift();
-    }
+  // One flush at a time: two concurrent loops would both send queue[0] before either shifts
+  // it, delivering a message twice (two agent turns) when messages arrive close together.
+  let flushing: Promise<void> | null = null;
+  function flush(): Promise<void> {
+    flushing ??= (async () => {
+      // Yield first, so `flushing` is set before the loop can end and clear it.
+      await Promise.resolve();
+      try {
+        while (client && queue.length > 0) {
+          await client.sendInbound(queue[0]);
+          queue.shift();
+        }
+      } finally {
+        flushing = null;
+      }
+    })();
+    return flushing;
   }
 
   let shutdown = false;
