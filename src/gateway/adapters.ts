@@ -15,6 +15,8 @@ import { type InboundEvent, type IpcServer, startIpcServer } from "../ipc/server
 import type { SessionHandle } from "../ipc/session.ts";
 import type { Logger } from "../log/logger.ts";
 import type { CredentialStore } from "../vault/types.ts";
+import { StrangerAudit, withAttachments } from "./inbox.ts";
+import { supervisorEnv } from "./channel_settings.ts";
 import { supervisedChannels, Supervisor } from "./supervisor.ts";
 
 /** The router's answer, reduced to what goes back to the chat. */
@@ -57,19 +59,31 @@ export interface AdapterHost {
 /** Starts the IPC server and the supervisor; see the module doc. */
 export async function startAdapterHost(o: AdapterHostOptions): Promise<AdapterHost> {
   const log = o.log;
+  const strangers = new StrangerAudit(o.audit);
   async function onInbound(event: InboundEvent): Promise<void> {
     const m = event.message;
     // The address comes from the handle, which the IPC server minted from the authenticated
     // connection: the router never sees a channel the adapter merely claimed.
-    const answer = await o.dispatch(
-      {
-        channel: event.handle.channel,
-        conversation: event.handle.conversationId,
-        sender: m.senderId,
-        text: m.text,
-      },
-      event.handle,
-    );
+    const address = {
+      channel: event.handle.channel,
+      conversation: event.handle.conversationId,
+      sender: m.senderId,
+    };
+    let input = m.text;
+    const skipped = m.metadata.attachmentsSkipped;
+    const allowed = o.config.channels[event.handle.channel]?.allowFrom.includes(m.senderId);
+    // Files are written only for senders on the allow-list (the router refuses the others).
+    if (allowed && (m.attachments.length > 0 || skipped)) {
+      input = await withAttachments(o.config, o.paths, address, input, m.attachments, skipped)
+        .catch((e) => {
+          log.warn("could not save attachments", { channel: event.channel, error: String(e) });
+          return `${input}\n\n[Attachments could not be saved]`;
+        });
+    }
+    const answer = await o.dispatch({ ...address, text: input }, event.handle);
+    if (answer.status === "refused") {
+      strangers.refused(address.channel, m.senderId, m.conversationId);
+    }
     const text = answer.status === "answered"
       ? answer.text
       : answer.status === "refused"
@@ -101,6 +115,9 @@ export async function startAdapterHost(o: AdapterHostOptions): Promise<AdapterHo
     log,
     liveness: server,
     verbose: o.verbose,
+    // Channel settings from config (Matrix homeserver and invite allow-list, webhook ports)
+    // reach the adapters as their manifest's env names; adapters read no config file.
+    env: supervisorEnv(o.config, Deno.env.toObject()),
   });
   try {
     await supervisor.start();

@@ -6,29 +6,98 @@
  * @module
  */
 import type { SessionHandle } from "../ipc/session.ts";
-import type { ApprovalPrompt } from "../permissions/broker.ts";
+import type { ApprovalAnswer as BrokerAnswer, ApprovalPrompt } from "../permissions/broker.ts";
 import type { AdapterHost, InboundAnswer } from "./adapters.ts";
 import type { Core } from "./core.ts";
 
-/** Remembers the latest handle of each conversation, so a prompt can be sent into it. */
+/** What {@linkcode ConversationPrompts} needs of the approval broker for button answers. */
+export interface ButtonDecider {
+  decide(answer: BrokerAnswer): Promise<{ accepted: boolean; message: string }>;
+  pending(): { code: string }[];
+}
+
+/** An adapter without buttons answers an approval request at once with nobody as decider. */
+const NO_BUTTONS_MS = 1500;
+
+/**
+ * Remembers the latest handle of each conversation, so a prompt can be sent into it. With a
+ * {@linkcode ButtonDecider}, prompts go out as `approvalRequest` frames, which adapters show
+ * with buttons (inline keyboard, components, Block Kit); a press comes back as the presser's
+ * platform id and is decided by the broker like a typed answer, so only an owner's press has
+ * effect (anyone else's is refused, audited, and the prompt is shown again). An adapter
+ * without buttons answers at once with nobody: then the prompt is sent as text.
+ */
 export class ConversationPrompts {
   readonly #handles = new Map<string, SessionHandle>();
+
+  /** `decider` (the core's broker) enables buttons; without it prompts are text only. */
+  constructor(private readonly decider?: ButtonDecider) {}
 
   /** Records the conversation `handle` belongs to (called for every inbound message). */
   remember(handle: SessionHandle): void {
     this.#handles.set(`${handle.channel}:${handle.conversationId}`, handle);
   }
 
-  /** Sends `prompt.text` into the conversation that asked; it names its own session. */
+  /** Shows `prompt` in the conversation that asked; it names its own session. */
   async show(prompt: ApprovalPrompt, adapters: AdapterHost | null): Promise<void> {
     // Session ids are channel:conversation:agent, and agent ids never contain ':'.
     const conversationKey = prompt.session.slice(0, prompt.session.lastIndexOf(":"));
     const handle = this.#handles.get(conversationKey);
     if (!handle || !adapters) throw new Error(`no open conversation for ${prompt.session}`);
+    if (this.decider && (await this.#buttons(prompt, handle, adapters, this.decider))) return;
     const result = await adapters.server.send(handle, { text: prompt.text });
     if (!result.ok) {
       throw new Error(`the ${handle.channel} adapter could not show the prompt: ${result.error}`);
     }
+  }
+
+  /**
+   * Asks with buttons; false when the adapter has none. The asking turn waits on the broker,
+   * not on this, so presses are handled in the background until one is accepted, the request
+   * is decided elsewhere (typed answer, terminal, WebChat) or it expires.
+   */
+  async #buttons(
+    prompt: ApprovalPrompt,
+    handle: SessionHandle,
+    adapters: AdapterHost,
+    decider: ButtonDecider,
+  ): Promise<boolean> {
+    const link = adapters.server.link(handle.channel);
+    const ask = () =>
+      link.requestApproval(handle, {
+        toolName: prompt.tool,
+        summary: prompt.text,
+        tier: String(prompt.tier),
+        timeoutMs: Math.max(1000, prompt.expiresAt - Date.now()),
+      });
+    const first = ask();
+    // Resolve as soon as we know whether the adapter has buttons: the broker's wait starts
+    // after this returns, so it must not block on a human.
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const early = await Promise.race([
+      first.then((a) => a, () => null),
+      new Promise<"shown">((r) => (timer = setTimeout(() => r("shown"), NO_BUTTONS_MS))),
+    ]);
+    clearTimeout(timer);
+    if (early === null || (early !== "shown" && !early.decidedBy)) return false;
+    (async () => {
+      let answer = await first;
+      while (answer.decidedBy) {
+        const outcome = await decider.decide({
+          code: prompt.code,
+          decision: answer.approved ? "approve" : "deny",
+          remember: false,
+          sender: answer.decidedBy,
+          channel: handle.channel,
+          conversation: handle.conversationId,
+        });
+        await adapters.server.send(handle, { text: outcome.message }).catch(() => {});
+        const open = decider.pending().some((p) => p.code === prompt.code);
+        if (outcome.accepted || !open || Date.now() >= prompt.expiresAt) return;
+        answer = await ask();
+      }
+    })().catch(() => {});
+    return true;
   }
 }
 

@@ -180,7 +180,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       core = c;
       closers.push(() => c.close());
       // Channel adapters: the IPC socket and one supervised, confined process per channel.
-      const prompts = new ConversationPrompts();
+      const prompts = new ConversationPrompts(c.broker);
       const { startAdapterHost } = await import("./adapters.ts");
       const host = await startAdapterHost({
         config,

@@ -74,6 +74,8 @@ export interface ChannelGatewayOptions {
    * this process for the gateway's lifetime, since the supervisor reads the process env.
    */
   env: Record<string, string>;
+  /** More top-level config (e.g. `tools`), merged into the written config.json. */
+  config?: Record<string, unknown>;
 }
 
 /** A running gateway with one channel, and its data dir. */
@@ -94,6 +96,7 @@ export async function startChannelGateway(o: ChannelGatewayOptions): Promise<Cha
     JSON.stringify({
       provider: { kind: "custom", model: "fake-model", baseUrl: o.modelUrl },
       channels: { [o.channel]: { publicKey: key.publicKeyBase64, allowFrom: o.allowFrom } },
+      ...o.config,
     }),
   );
   const env = new Map(Object.entries({ ...VAULT_ENV, HOME: Deno.env.get("HOME") ?? "/tmp" }));

@@ -9,6 +9,7 @@ import { dm, fakeTelegram, groupMessage } from "../fakes/telegram.ts";
 import { fakeChat } from "../fakes/openai_chat.ts";
 import { recordingContext, startChannelGateway, waitConnected, waitFor } from "./helpers.ts";
 import type { OutboundFields } from "../../src/ipc/codec.ts";
+import { openAuditLog } from "../../src/audit/log.ts";
 
 const OWNER = 4242;
 
@@ -235,6 +236,103 @@ Deno.test("telegram e2e: supervisor-run adapter -> router -> fake model -> Bot A
     assertEquals(model.requests.length, 2, "only the owner's two DMs reached the model");
     assert(!JSON.stringify(model.requests).includes("let me in"));
     assert(!JSON.stringify(model.requests).includes("not for the bot"));
+  } finally {
+    await gw.close();
+    await tg.close();
+    await model.close();
+  }
+});
+
+Deno.test("telegram e2e: photo saved in the workspace; approval buttons work only for the owner; strangers audited", async () => {
+  const tg = fakeTelegram();
+  const model = fakeChat((n) =>
+    n === 0
+      ? { text: "A picture." }
+      : n === 1
+      ? { calls: [{ name: "write_file", args: { path: "note.txt", content: "hi" } }] }
+      : { text: "Written." }
+  );
+  const gw = await startChannelGateway({
+    channel: "telegram",
+    credentials: { "channel.telegram.token": tg.token },
+    allowFrom: [String(OWNER)],
+    modelUrl: model.baseUrl,
+    env: { TELEGRAM_API_ROOT: tg.url },
+    config: { tools: { tiers: { write_file: 3 } } },
+  });
+  const workspace = `${gw.dataDir}/workspace/default`;
+  try {
+    await waitConnected(gw.gateway, "telegram");
+    await waitFor(() => tg.polls() > 0, 20_000, "adapter polling the fake");
+    tg.push(dm(31337, "hi, stranger here"));
+    const png = new Uint8Array([0x89, 0x50, 0x4e, 0x47, 9, 9]);
+    tg.addFile("photo1", png);
+    tg.push(dm(OWNER, "", {
+      text: undefined,
+      caption: "what is this?",
+      photo: [{ file_id: "photo1", file_unique_id: "p", width: 1, height: 1, file_size: 6 }],
+    }));
+    await waitFor(() => tg.sent("sendMessage").length >= 1, 20_000, "answer to the photo");
+    const seen = JSON.stringify(model.requests[0]);
+    assertStringIncludes(seen, "what is this?");
+    const saved = /inbox\/([\w.-]+)/.exec(seen)?.[1];
+    assert(saved, "the agent was told where the file is");
+    assertEquals([...await Deno.readFile(`${workspace}/inbox/${saved}`)], [...png]);
+
+    // A tool call that needs approval, asked in a group.
+    tg.push(groupMessage(-1001, OWNER, "write the note", { mention: tg.bot.username }));
+    const prompts = () => tg.sent("sendMessage").filter((c) => c.params.reply_markup);
+    await waitFor(() => prompts().length >= 1, 20_000, "approval prompt with buttons");
+    type Markup = { inline_keyboard: { callback_data: string }[][] };
+    const press = (call: typeof prompts extends () => (infer C)[] ? C : never, from: number) =>
+      tg.push({
+        callback_query: {
+          id: crypto.randomUUID(),
+          from: { id: from, is_bot: false, first_name: "x" },
+          chat_instance: "c",
+          data: (call.params.reply_markup as Markup).inline_keyboard[0][0].callback_data,
+          message: { message_id: 1, date: 0, chat: { id: -1001, type: "supergroup" } },
+        },
+      });
+    press(prompts()[0], 31337);
+    await waitFor(() => prompts().length >= 2, 20_000, "asked again after the stranger's press");
+    assert(
+      tg.sent("sendMessage").some((c) => String(c.params.text).includes("Only the owner")),
+      "the stranger was told",
+    );
+    assertEquals(model.requests.length, 2, "the tool has not run");
+    press(prompts()[1], OWNER);
+    await waitFor(
+      () => tg.sent("sendMessage").some((c) => c.params.text === "Written."),
+      20_000,
+      "the turn finished after the owner's press",
+    );
+    assertEquals(await Deno.readTextFile(`${workspace}/note.txt`), "hi");
+    // The stranger's DM and button press are both in the audit log.
+    const log = openAuditLog(`${gw.dataDir}/audit.db`);
+    try {
+      const failures = log.query({}).filter((e) => e.kind === "auth.failure");
+      const reasons = failures.filter((e) => e.actor === "31337").map((e) => e.payload.reason);
+      assert(reasons.includes("sender is not on the channel's allow-list"), String(reasons));
+      assert(reasons.includes("approval by a non-owner"), String(reasons));
+    } finally {
+      log.close();
+    }
+  } catch (e) {
+    Deno.stderr.writeSync(
+      new TextEncoder().encode(
+        JSON.stringify(tg.calls).slice(0, 3000) + "\n" +
+          JSON.stringify(model.requests).slice(0, 3000) + "\n",
+      ),
+    );
+    for await (const f of Deno.readDir(`${gw.dataDir}/logs`)) {
+      Deno.stderr.writeSync(
+        new TextEncoder().encode(
+          (await Deno.readTextFile(`${gw.dataDir}/logs/${f.name}`)).slice(-6000),
+        ),
+      );
+    }
+    throw e;
   } finally {
     await gw.close();
     await tg.close();
