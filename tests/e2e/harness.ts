@@ -184,6 +184,7 @@ export interface E2e {
     text: string,
     decide?: (a: PendingView) => "once" | "remember" | "deny",
     timeoutMs?: number,
+    sessionId?: string,
   ): Promise<TurnOutcome>;
   /** Runs `wirken <args>` against the same data dir and environment. */
   cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }>;
@@ -456,12 +457,18 @@ export async function setupE2e(o: E2eOptions = {}): Promise<E2e> {
       if (!e.gateway) throw new Error("gateway not started");
       return openWebChat(e.gateway);
     },
-    async turn(chat, text, decide = () => "deny", timeoutMs = 30_000) {
+    async turn(chat, text, decide = () => "deny", timeoutMs = 30_000, sessionId) {
       const turn = crypto.randomUUID().replaceAll("-", "");
       const from = chat.frames.length;
       const approvals: PendingView[] = [];
       const seen = new Set<string>();
-      chat.send({ type: "send", turn, agent: "default", text });
+      chat.send({
+        type: "send",
+        turn,
+        agent: "default",
+        text,
+        ...(sessionId ? { sessionId } : {}),
+      });
       const end = await chat.waitFor(
         (f) => {
           if (f.type === "approvals") {

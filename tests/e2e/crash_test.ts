@@ -1,0 +1,230 @@
+/**
+ * Crash safety of the whole gateway: `kill -9` during a running tool call, an adapter killed
+ * mid-message, and `wirken credentials rekey` killed at several moments. After each, the
+ * gateway starts again, the audit chain verifies (every test ends with `wirken audit verify`
+ * and the canary sweep), no credential is lost, and nothing runs twice.
+ */
+import { join } from "node:path";
+import { assert, assertEquals, assertStringIncludes } from "../assert.ts";
+import { commandAvailable } from "../skip.ts";
+import type { Step } from "../fakes/openai_chat.ts";
+import { BwrapSandbox } from "../../src/sandbox/bwrap.ts";
+import { openVault } from "../../src/vault/open.ts";
+import { testVaultOptions } from "../vault/helpers.ts";
+import { fakeDiscord, message } from "../fakes/discord.ts";
+import { canary, type E2e, ROOT, waitUntil, withE2e } from "./harness.ts";
+import { RUN_FLAGS } from "../cli/helpers.ts";
+
+const hasBwrap = await commandAvailable("bwrap", "apt-get install bubblewrap") &&
+  await BwrapSandbox.available();
+
+/** Pids whose command line contains `needle`. */
+async function pidsWith(needle: string): Promise<number[]> {
+  const out: number[] = [];
+  for await (const e of Deno.readDir("/proc")) {
+    if (!/^\d+$/.test(e.name)) continue;
+    const cmd = await Deno.readTextFile(`/proc/${e.name}/cmdline`).catch(() => "");
+    if (cmd.replaceAll("\0", " ").includes(needle)) out.push(Number(e.name));
+  }
+  return out;
+}
+
+const alive = (pid: number) => Deno.stat(`/proc/${pid}`).then(() => true, () => false);
+
+/** The exec call the model makes: a visible side effect, then a long, unique sleep. */
+function slowCommand(tag: string): string {
+  return `echo started >> side.txt; sleep 37.${tag}; echo finished >> side.txt`;
+}
+
+Deno.test({
+  name:
+    "e2e crash: kill -9 during a tool call; restart verifies, nothing runs twice, the session continues",
+  ignore: !hasBwrap,
+  async fn() {
+    const tag = String(Math.floor(Math.random() * 1e6));
+    const script = (_n: number, body: Record<string, unknown>): Step => {
+      const msgs = body.messages as { role: string; content?: unknown }[];
+      const last = [...msgs].reverse().find((m) => m.role === "user");
+      if (String(last?.content).startsWith("run it")) {
+        const answered = msgs.at(-1)?.role === "tool";
+        return answered
+          ? { text: "finished" }
+          : { calls: [{ name: "exec", args: { command: slowCommand(tag) } }] };
+      }
+      return { text: `still here: ${String(last?.content)}` };
+    };
+    await withE2e({ script }, async (e: E2e) => {
+      const gw = await e.start();
+      const chat = await e.webchat();
+      const turn = "t-crash";
+      chat.send({ type: "send", turn, agent: "default", text: "run it" });
+      const session = await chat.waitFor((f) => f.event?.type === "session");
+      const sessionId = String(session.event?.sessionId);
+      const ap = await chat.waitFor((f) => f.type === "approvals" && (f.pending?.length ?? 0) > 0);
+      chat.send({ type: "decide", approvalId: ap.pending![0].id, decision: "once" });
+      const side = join(e.workspace, "side.txt");
+      await waitUntil(
+        async () => (await Deno.readTextFile(side).catch(() => "")).includes("started"),
+        15_000,
+        "the tool call to start",
+      );
+      const sleepers = await pidsWith(`sleep 37.${tag}`);
+      assert(sleepers.length > 0, "the sandboxed command is running");
+
+      // The crash.
+      await gw.stop("SIGKILL");
+      e.gateway = null;
+      await chat.close().catch(() => {});
+      // The sandboxed command dies with its gateway (bwrap --die-with-parent): no orphan
+      // finishes the side effect later.
+      await waitUntil(async () => (await pidsWith(`sleep 37.${tag}`)).length === 0, 10_000);
+
+      await e.start();
+      const chat2 = await e.webchat();
+      // The audit chain verifies after the crash (and again at the end, with `wirken audit
+      // verify`): the interrupted call's request and approval are there, its result is not.
+      const events = e.auditEvents();
+      const call = events.find((ev) => ev.kind === "tool.requested" && ev.payload.tool === "exec");
+      assert(call, "the interrupted call's request is in the audit log");
+      const kinds = events.filter((ev) => ev.payload.callId === call.payload.callId).map((ev) =>
+        ev.kind
+      );
+      assertEquals(kinds.filter((k) => k === "tool.result" || k === "tool.error"), []);
+      assert(kinds.includes("tool.approved"));
+
+      // The same conversation goes on after the restart, and the call was not run again.
+      const next = await e.turn(chat2, "are you there?", () => "deny", 20_000, sessionId);
+      const errors = next.events.filter((ev) => ev.type === "error");
+      assertEquals(errors, [], "the session continues after a crash mid-tool-call");
+      assertEquals(next.text, "still here: are you there?");
+      await new Promise((r) => setTimeout(r, 1000));
+      assertEquals(await Deno.readTextFile(side), "started\n", "the command ran exactly once");
+      await chat2.close();
+    });
+  },
+});
+
+Deno.test({
+  name:
+    "e2e crash: a tool call cut by kill -9 is recorded as interrupted after restart (NOT IMPLEMENTED, see report)",
+  // After a crash the audit log holds tool.requested/tool.approved and nothing else for the
+  // call; no start-up step records it as interrupted (issue 16 asks for that record).
+  ignore: true,
+  fn() {},
+});
+Deno.stderr.writeSync(
+  new TextEncoder().encode(
+    "IGNORED e2e test: an interrupted tool call is not recorded as interrupted after a restart " +
+      "(no start-up reconciliation of the audit log exists); see docs/threat-model.md\n",
+  ),
+);
+
+Deno.test("e2e crash: kill -9 of an adapter mid-message: restarted, the gateway and others unaffected", async () => {
+  const dc = fakeDiscord(canary("discord"));
+  const owner = "222222222222222222";
+  const dm = "333333333333333333";
+  try {
+    await withE2e({
+      script: (_n, body) => {
+        const msgs = body.messages as { role: string; content?: unknown }[];
+        const last = String([...msgs].reverse().find((m) => m.role === "user")?.content);
+        // The first answer is slow, so the adapter dies while the turn is running.
+        return { text: `reply: ${last}`, delayMs: last === "slow one" ? 400 : 0 };
+      },
+      channels: { discord: { mode: "supervised", allowFrom: [owner] } },
+      vaultValues: { "channel.discord.token": dc.token },
+      env: { DISCORD_API_BASE: dc.apiBase },
+    }, async (e) => {
+      const gw = await e.start();
+      const status = async () => {
+        const s = JSON.parse(
+          await Deno.readTextFile(`${e.data}/sockets/status.json`).catch(() => '{"adapters":[]}'),
+        );
+        return s.adapters[0] as { pid: number | null; connected: boolean; restarts: number };
+      };
+      await waitUntil(async () => (await status())?.connected === true, 25_000);
+      await waitUntil(() => dc.sessions() > 0, 20_000);
+      const first = (await status()).pid!;
+      const restarts = (await status()).restarts;
+      dc.dispatch("MESSAGE_CREATE", message({ author: owner, channel: dm, content: "slow one" }));
+      await waitUntil(() => e.model.requests.length === 1, 10_000, "the turn to start");
+      Deno.kill(first, "SIGKILL");
+      await waitUntil(
+        async () => {
+          const s = await status();
+          return s.pid !== null && s.pid !== first && s.connected;
+        },
+        25_000,
+        "the adapter restarted",
+      );
+      assertEquals((await status()).restarts, restarts + 1);
+      await waitUntil(() => dc.sessions() > 0, 20_000);
+      // The reply to the message in flight is either delivered after the restart or reported
+      // as failed in the gateway's log; never silently lost.
+      await new Promise((r) => setTimeout(r, 1500));
+      const delivered = dc.posted().some((c) => String(c.body.content).includes("slow one"));
+      const log = await Deno.readTextFile(`${e.data}/logs/wirken.log`);
+      assert(
+        delivered || log.includes("could not deliver a reply"),
+        "the interrupted reply is delivered or reported",
+      );
+      // The gateway never noticed beyond that: a new message is answered.
+      dc.dispatch("MESSAGE_CREATE", message({ author: owner, channel: dm, content: "again" }));
+      await waitUntil(
+        () => dc.posted().some((c) => String(c.body.content).includes("reply: again")),
+        20_000,
+        "the reply after the restart",
+      );
+      const crash = e.auditEvents().filter((ev) => ev.kind === "adapter.crash");
+      assertEquals(crash.map((ev) => ev.channel), ["discord"]);
+      assert(await alive(gw.pid));
+      // kill -9 of the gateway leaves no adapter behind (it sees its stdin close and exits).
+      const adapterPid = (await status()).pid!;
+      await gw.stop("SIGKILL");
+      e.gateway = null;
+      await waitUntil(async () => !(await alive(adapterPid)), 10_000, "the orphaned adapter exits");
+      await e.start();
+      await waitUntil(async () => (await status())?.connected === true, 25_000);
+    });
+  } finally {
+    await dc.close();
+  }
+});
+
+Deno.test("e2e crash: kill -9 of `wirken credentials rekey` at any moment loses no credential", async () => {
+  await withE2e({ siem: false }, async (e) => {
+    for (const delayMs of [150, 400, 700, 1000, 1400]) {
+      const proc = new Deno.Command(Deno.execPath(), {
+        args: ["run", ...RUN_FLAGS, `${ROOT}main.ts`, "credentials", "rekey"],
+        clearEnv: true,
+        env: e.env,
+        stdin: "null",
+        stdout: "piped",
+        stderr: "piped",
+      }).spawn();
+      await new Promise((r) => setTimeout(r, delayMs));
+      try {
+        proc.kill("SIGKILL");
+      } catch { /* it finished first */ }
+      await proc.output();
+      // Every value is intact and readable with the same passphrase.
+      const vault = await openVault(testVaultOptions(e.data, e.passphrase));
+      try {
+        for (const [name, value] of e.canaries) {
+          if (name.startsWith("env:")) continue;
+          assertEquals(vault.get(name)?.reveal(), value, `${name} after a kill at ${delayMs} ms`);
+        }
+      } finally {
+        vault.close();
+      }
+    }
+    const verify = await e.cli(["credentials", "verify"]);
+    assertEquals(verify.code, 0, verify.stdout + verify.stderr);
+    // And the gateway starts on the rekeyed vault and uses its provider key.
+    await e.start();
+    const chat = await e.webchat();
+    const out = await e.turn(chat, "hello");
+    assertStringIncludes(out.text, "ok");
+    await chat.close();
+  });
+});
