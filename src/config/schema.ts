@@ -51,6 +51,12 @@ export const ChannelConfigSchema = z.strictObject({
   allowFrom: z.array(z.string().min(1)).default([]).describe(
     "Sender ids allowed to talk to the agent; empty means nobody until you add one.",
   ),
+  homeserver: z.url().optional().describe(
+    "Matrix only: the homeserver's base URL, HTTPS unless on this machine (default https://matrix-client.matrix.org).",
+  ),
+  listenPort: z.number().int().min(1).max(65535).optional().describe(
+    "Teams and WhatsApp only: the loopback port the webhook listens on, behind your reverse proxy or tunnel (default 3978 for Teams, 3979 for WhatsApp).",
+  ),
 });
 
 /** Where tools may connect: web_fetch, sandboxed exec, MCP HTTP servers, skills. */

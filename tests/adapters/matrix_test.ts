@@ -291,6 +291,12 @@ Deno.test("matrix e2e: supervisor-run adapter -> router -> fake model -> homeser
     await waitFor(() => hs.syncs > 1, 20_000, "the adapter's sync loop").catch(async (e) => {
       throw new Error(`${e}\n${await Deno.readTextFile(`${gw.dataDir}/logs/wirken.log`)}`);
     });
+    // The allow-list reaches the adapter from config: the owner's invite is joined, a
+    // stranger's declined.
+    hs.invite("!from-owner:fake.test", OWNER);
+    hs.invite("!from-eve:fake.test", "@eve:fake.test");
+    await waitFor(() => hs.joined.length === 1 && hs.left.length === 1, 10_000, "invites");
+    assertEquals([hs.joined, hs.left], [["!from-owner:fake.test"], ["!from-eve:fake.test"]]);
     hs.push("!eve:fake.test", { sender: "@eve:fake.test", ...text("let me in") });
     const id = hs.push(DM, { sender: OWNER, ...text("hello") });
     await waitFor(() => hs.sent.length >= 1, 20_000, "a reply on Matrix").catch(async (e) => {
