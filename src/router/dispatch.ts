@@ -11,13 +11,13 @@
 import type { AuditSink } from "../audit/types.ts";
 import type { Config } from "../config/schema.ts";
 import { type AgentProfile, type PermissionCheck, runTurn, type TurnEvent } from "../agent/loop.ts";
-import { isProviderError } from "../providers/errors.ts";
+import { isProviderError, ProviderError } from "../providers/errors.ts";
 import type { ChatMessage, Provider } from "../providers/types.ts";
 import type { RateLimiter } from "../ratelimit/limiter.ts";
 import type { SessionStore } from "../sessions/store.ts";
 import type { Tool } from "../tools/types.ts";
 import type { UsageStore } from "../usage/store.ts";
-import { checkBudgets, msUntilReset } from "../usage/budget.ts";
+import { type BudgetVerdict, checkBudgets, msUntilReset } from "../usage/budget.ts";
 import { costOf, priceOf } from "../usage/prices.ts";
 import {
   type Address,
@@ -200,7 +200,7 @@ export async function dispatch(
     const base = { session: session.id, agent: agent.id, channel: msg.channel, actor: msg.sender };
     const now = deps.now ?? Date.now;
     const who = { agent: agent.id, channel: msg.channel, sender: msg.sender };
-    const budget = deps.usage ? checkBudgets(config, deps.usage, who, now()) : {};
+    const budget: BudgetVerdict = deps.usage ? checkBudgets(config, deps.usage, who, now()) : {};
     if (budget.refuse) {
       const { message, ...details } = budget.refuse;
       await deps.audit.append({ ...base, kind: "budget.refused", payload: details })
@@ -257,10 +257,27 @@ export async function dispatch(
     const flush = async () => {
       for (const e of pending.splice(0)) await deps.audit.append(e).catch(() => {});
     };
+    // The first call was checked above; each later tool round is checked again, so one turn
+    // of many rounds (a scheduled task in a loop) cannot run far past a budget.
+    let calls = 0;
+    let stoppedByBudget: BudgetVerdict["refuse"];
     try {
       const provider = failover();
+      const budgeted: Provider = {
+        kind: provider.kind,
+        baseUrl: provider.baseUrl,
+        models: provider.models,
+        health: provider.health,
+        chat(request, signal) {
+          if (calls++ > 0 && deps.usage) {
+            stoppedByBudget = checkBudgets(config, deps.usage, who, now()).refuse;
+            if (stoppedByBudget) throw new ProviderError("quota", stoppedByBudget.message);
+          }
+          return provider.chat(request, signal);
+        },
+      };
       const r = await runTurn({
-        provider,
+        provider: budgeted,
         agent: profile,
         tools,
         history: deps.sessions.history(session.id),
@@ -294,6 +311,20 @@ export async function dispatch(
       };
     } catch (e) {
       await flush();
+      if (stoppedByBudget) {
+        const { message, ...details } = stoppedByBudget;
+        await deps.audit.append({
+          ...base,
+          kind: "budget.refused",
+          payload: { ...details, midTurn: true },
+        }).catch(() => {});
+        return {
+          status: "limited",
+          reason: "budget",
+          message,
+          retryAfterMs: msUntilReset(details.limit, now()),
+        };
+      }
       if (!isProviderError(e)) throw e;
       return {
         status: "failed",

@@ -11,7 +11,7 @@ import { createAgentRuntime } from "../../src/router/runtime.ts";
 import { UsageStore } from "../../src/usage/store.ts";
 import { priceOf } from "../../src/usage/prices.ts";
 import { fakeChat } from "../fakes/openai_chat.ts";
-import { RecordingAudit } from "../agent/fakes.ts";
+import { makeTools, RecordingAudit } from "../agent/fakes.ts";
 
 Deno.test("budgets: usage matches the provider, N tokens stop the next turn, senders are independent", async () => {
   const dir = await Deno.makeTempDir();
@@ -93,4 +93,43 @@ Deno.test("prices: config overrides, built-in prefixes, local models free, unkno
   });
   assertEquals(priceOf({}, "ollama", "llama3.2"), { input: 0, output: 0 });
   assertEquals(priceOf({}, "custom", "my-model"), null);
+});
+
+Deno.test("budgets: a turn of many tool rounds is stopped at the round that finds the budget used up", async () => {
+  const dir = await Deno.makeTempDir();
+  // The model calls a tool forever, 100 tokens a call.
+  const model = fakeChat(() => ({
+    calls: [{ name: "get_weather", args: { city: "Oslo" } }],
+    usage: { prompt: 90, completion: 10 },
+  }));
+  const audit = new RecordingAudit();
+  const rt = createAgentRuntime({
+    config: ConfigSchema.parse({
+      provider: { kind: "custom", model: "m", baseUrl: model.baseUrl },
+      budgets: { agents: { default: { dailyTokens: 250 } } },
+    }),
+    sessionsDb: join(dir, "sessions.db"),
+    usageDb: join(dir, "usage.db"),
+    workspaceRoot: join(dir, "workspace"),
+    audit,
+    permit: () => Promise.resolve("allow"),
+    tools: makeTools([]),
+    env: { get: () => undefined },
+  });
+  try {
+    const r = await rt.handle({
+      channel: "webchat",
+      conversation: "c",
+      sender: "local",
+      text: "go",
+    });
+    assert(r.status === "limited" && r.reason === "budget", JSON.stringify(r));
+    assertStringIncludes(r.message, "daily token budget of agent default is used up");
+    assertEquals(model.requests.length, 3, "calls 1-3 ran (0, 100, 200 used); the 4th was refused");
+    const refused = audit.events.filter((e) => e.kind === "budget.refused");
+    assertEquals(refused.map((e) => e.payload?.midTurn), [true]);
+  } finally {
+    rt.close();
+    await model.close();
+  }
 });
