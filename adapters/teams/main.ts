@@ -77,7 +77,11 @@ const ActivitySchema = z.object({
   timestamp: z.string().max(64).optional(),
   serviceUrl: z.string().max(2048),
   channelId: z.string().max(64),
-  from: z.object({ id: z.string().max(512), name: z.string().max(512).optional() }),
+  from: z.object({
+    id: z.string().max(512),
+    name: z.string().max(512).optional(),
+    aadObjectId: z.string().max(128).optional(),
+  }),
   recipient: z.object({ id: z.string().max(512), name: z.string().max(512).optional() })
     .optional(),
   conversation: z.object({
@@ -103,6 +107,14 @@ const ActivitySchema = z.object({
   ).max(32).optional(),
 });
 type Activity = z.infer<typeof ActivitySchema>;
+
+/**
+ * The sender id the allow-list holds: the user's Entra ID (AAD) object id, which is stable and
+ * visible to the user, else the Bot Framework's per-bot `29:` id.
+ */
+export function senderIdOf(a: { from: { id: string; aadObjectId?: string } }): string {
+  return a.from.aadObjectId ?? a.from.id;
+}
 
 /** A started driver, with the bound port (tests ask for port 0). */
 export interface TeamsDriver extends ChannelDriver {
@@ -212,7 +224,9 @@ export function createTeamsDriver(settings?: TeamsSettings): TeamsDriver {
     serviceUrls.set(conversationId, a.serviceUrl);
     // An Adaptive Card button press arrives as a message whose value carries our data.
     const pressed = (a.value as { wirken?: unknown } | undefined)?.wirken;
-    if (typeof pressed === "string" && approvals.click(pressed, conversationId, a.from.id)) return;
+    if (
+      typeof pressed === "string" && approvals.click(pressed, conversationId, senderIdOf(a))
+    ) return;
     const isGroup = a.conversation.conversationType
       ? a.conversation.conversationType !== "personal"
       : a.conversation.isGroup === true;
@@ -260,7 +274,7 @@ export function createTeamsDriver(settings?: TeamsSettings): TeamsDriver {
     if (skipped.length > 0) metadata[META.skipped] = skipped.join("; ");
     const message: InboundInput = {
       id: a.id ?? crypto.randomUUID(),
-      senderId: a.from.id,
+      senderId: senderIdOf(a),
       senderName: a.from.name,
       conversationId,
       text,

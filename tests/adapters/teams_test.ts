@@ -61,7 +61,7 @@ async function startDriver() {
 Deno.test("teams: forged, expired and misaddressed tokens are refused; nothing reaches the agent", async () => {
   const t = await startDriver();
   try {
-    const act = messageActivity(t.bf.url, { id: "f1", from: "29:user", text: "hi" });
+    const act = messageActivity(t.bf.url, { id: "f1", from: "aad-user", text: "hi" });
     const c = (o: Record<string, unknown> = {}) => t.bf.claims(APP_ID, o);
     const other = await rsaKeyPair();
     const cases: [string, string | null][] = [
@@ -82,7 +82,7 @@ Deno.test("teams: forged, expired and misaddressed tokens are refused; nothing r
     // A correctly signed token whose activity names a serviceUrl off the allow-list: our
     // token would be sent there, so it is refused too.
     const evil = "https://evil.example";
-    const offList = messageActivity(evil, { id: "f2", from: "29:user", text: "hi" });
+    const offList = messageActivity(evil, { id: "f2", from: "aad-user", text: "hi" });
     const tok = await t.bf.sign(t.bf.claims(APP_ID, { serviceurl: evil }));
     assertEquals(await postActivity(t.endpoint, offList, tok), 403);
     // Oversized bodies are refused before any token work.
@@ -103,7 +103,7 @@ Deno.test("teams: forged, expired and misaddressed tokens are refused; nothing r
 Deno.test("teams: DM round trip via the connector; edits, split, typing; duplicates once", async () => {
   const t = await startDriver();
   try {
-    const act = messageActivity(t.bf.url, { id: "m1", from: "29:ann", text: "hello bot" });
+    const act = messageActivity(t.bf.url, { id: "m1", from: "aad-ann", text: "hello bot" });
     assertEquals(await t.post(act), 202);
     assertEquals(await t.post(act), 202, "redelivery acknowledged");
     await waitFor(() => t.rec.inbound.length === 1);
@@ -111,8 +111,8 @@ Deno.test("teams: DM round trip via the connector; edits, split, typing; duplica
     assertEquals(t.rec.inbound.length, 1, "but handled once");
     const m = t.rec.inbound[0];
     assertEquals([m.senderId, m.conversationId, m.text, m.isGroup], [
-      "29:ann",
-      "a:conv-29:ann",
+      "aad-ann",
+      "a:conv-aad-ann",
       "hello bot",
       false,
     ]);
@@ -156,14 +156,14 @@ Deno.test("teams: group chats answer mentions only; the mention is stripped", as
     const conv = "19:group@thread.v2";
     await t.post(messageActivity(t.bf.url, {
       id: "g1",
-      from: "29:ann",
+      from: "aad-ann",
       text: "chatting",
       conversation: conv,
       type: "groupChat",
     }));
     await t.post(messageActivity(t.bf.url, {
       id: "g2",
-      from: "29:ann",
+      from: "aad-ann",
       text: "what time is it?",
       conversation: conv,
       type: "groupChat",
@@ -186,7 +186,7 @@ Deno.test("teams: approval card buttons answer with the clicker; images come in 
     t.bf.addFile("pic.png", png, "image/png");
     await t.post(messageActivity(t.bf.url, {
       id: "i1",
-      from: "29:ann",
+      from: "aad-ann",
       text: "see",
       attachments: [
         { contentType: "image/png", contentUrl: `${t.bf.url}/files/pic.png`, name: "pic.png" },
@@ -217,13 +217,13 @@ Deno.test("teams: approval card buttons answer with the clicker; images come in 
     await t.post(
       messageActivity(t.bf.url, {
         id: "c1",
-        from: "29:bob",
+        from: "aad-bob",
         text: "",
         value: deny,
         conversation: m.conversationId,
       }),
     );
-    assertEquals(await asked, { approved: false, decidedBy: "29:bob" });
+    assertEquals(await asked, { approved: false, decidedBy: "aad-bob" });
     await new Promise((r) => setTimeout(r, 50));
     assertEquals(t.rec.inbound.length, 1, "the click is not a message to the agent");
   } finally {
@@ -238,7 +238,7 @@ Deno.test("teams e2e: supervisor-run adapter -> router -> fake model -> connecto
   const gw = await startChannelGateway({
     channel: "teams",
     credentials: CREDS,
-    allowFrom: ["29:ann"],
+    allowFrom: ["aad-ann"],
     modelUrl: model.baseUrl,
     env: {
       TEAMS_SERVICE_URL: bf.url,
@@ -252,7 +252,7 @@ Deno.test("teams e2e: supervisor-run adapter -> router -> fake model -> connecto
     const endpoint = `http://127.0.0.1:${port}/api/messages`;
     let status = 0;
     for (let i = 0; i < 100 && status !== 202; i++) {
-      const stranger = messageActivity(bf.url, { id: `s${i}`, from: "29:eve", text: "let me in" });
+      const stranger = messageActivity(bf.url, { id: `s${i}`, from: "aad-eve", text: "let me in" });
       status = await postActivity(endpoint, stranger, await bf.sign(bf.claims(APP_ID)))
         .catch(() => 0);
       if (status !== 202) await new Promise((r) => setTimeout(r, 100));
@@ -262,12 +262,12 @@ Deno.test("teams e2e: supervisor-run adapter -> router -> fake model -> connecto
       202,
       await Deno.readTextFile(`${gw.dataDir}/logs/wirken.log`).catch(() => ""),
     );
-    const act = messageActivity(bf.url, { id: "e1", from: "29:ann", text: "hello" });
+    const act = messageActivity(bf.url, { id: "e1", from: "aad-ann", text: "hello" });
     assertEquals(await postActivity(endpoint, act, await bf.sign(bf.claims(APP_ID))), 202);
     await waitFor(() => bf.calls.length >= 1, 20_000, "a reply on Teams");
     await new Promise((r) => setTimeout(r, 300));
     assertEquals(bf.calls.length, 1, "the stranger got nothing");
-    assertEquals(bf.calls[0].conversationId, "a:conv-29:ann");
+    assertEquals(bf.calls[0].conversationId, "a:conv-aad-ann");
     assertEquals(bf.calls[0].body.text, "Hello from the model.");
     assertEquals(bf.calls[0].body.replyToId, "e1");
     assertEquals(model.requests.length, 1);

@@ -195,7 +195,8 @@ export function messageActivity(
     timestamp: new Date().toISOString(),
     serviceUrl,
     channelId: "msteams",
-    from: { id: o.from, name: `User ${o.from}` },
+    // Teams sends the user's Entra ID object id alongside the per-bot id.
+    from: { id: `29:${o.from}`, name: `User ${o.from}`, aadObjectId: o.from },
     recipient: bot,
     conversation: {
       id: o.conversation ?? `a:conv-${o.from}`,
