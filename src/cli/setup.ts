@@ -4,11 +4,71 @@
  * @module
  */
 import { UsageError, WirkenError } from "../errors.ts";
-import type { Config } from "../config/schema.ts";
+import type { Channel, Config } from "../config/schema.ts";
 import type { ProviderKind } from "../providers/types.ts";
 import type { Secret } from "../secret.ts";
-import { notYet } from "./not_yet.ts";
 import type { CommandContext, CommandSpec } from "./spec.ts";
+
+type CheckedChannel = { channel: Channel; secrets: Map<string, Secret> };
+
+/** `setup --channel`: reads each channel's token(s) (env var, prompt or stdin); checks them. */
+async function checkedChannels(ctx: CommandContext): Promise<CheckedChannel[]> {
+  const [{ readChannelSecrets }, { verifyChannel }] = await Promise.all([
+    import("./channel.ts"),
+    import("../channels/verify.ts"),
+  ]);
+  const flag = ctx.flags.channel;
+  const names = typeof flag === "string" ? [flag] : Array.isArray(flag) ? [...flag] : [];
+  const tokenEnv = ctx.flags["telegram-token-env"];
+  if (typeof tokenEnv === "string" && !names.includes("telegram")) names.push("telegram");
+  const out: CheckedChannel[] = [];
+  for (const name of new Set(names)) {
+    const channel = name as Channel;
+    const secrets = await readChannelSecrets(channel, {
+      tokenEnv: channel === "telegram" && typeof tokenEnv === "string" ? tokenEnv : undefined,
+    }, ctx.env);
+    await verifyChannel(channel, secrets, { env: ctx.env });
+    out.push({ channel, secrets });
+  }
+  return out;
+}
+
+/** Stores the checked channels (the same `addChannel` as `wirken channel add`). */
+async function addCheckedChannels(
+  ctx: CommandContext,
+  channels: readonly CheckedChannel[],
+): Promise<string[]> {
+  const [{ addChannel }, { openVault }] = await Promise.all([
+    import("../channels/add.ts"),
+    import("../vault/open.ts"),
+  ]);
+  const vault = await openVault({ dataDir: ctx.dataDir, env: ctx.env });
+  const owner = ctx.flags.owner;
+  const owners = typeof owner === "string" ? [owner] : Array.isArray(owner) ? owner : [];
+  const lines: string[] = [];
+  try {
+    for (const c of channels) {
+      const r = await addChannel({
+        channel: c.channel,
+        dataDir: ctx.dataDir,
+        vault,
+        secrets: c.secrets,
+        owners,
+        skipCheck: true,
+        verify: { env: ctx.env },
+      });
+      lines.push(
+        `Channel ${c.channel}: token checked, adapter key registered, routed to "${r.agent}"; ` +
+          (r.allowFrom.length > 0
+            ? `allowed senders: ${r.allowFrom.join(", ")}.`
+            : `nobody may talk to it yet (wirken channel add ${c.channel} --owner <id>).`),
+      );
+    }
+  } finally {
+    vault.close();
+  }
+  return lines;
+}
 
 /** `setup --provider ...`: the same steps as the wizard, from flags and environment. */
 async function nonInteractive(ctx: CommandContext): Promise<Config> {
@@ -98,6 +158,12 @@ export const setupCommand: CommandSpec = {
       description: "Read the Telegram bot token from this environment variable.",
       valueName: "<VAR>",
     },
+    owner: {
+      type: "string",
+      multiple: true,
+      description: "Platform user id allowed to talk to the agent on the added channels.",
+      valueName: "<id>",
+    },
     "install-service": {
       type: "boolean",
       description: "Install and enable a user service (systemd/launchd) that runs `wirken run`.",
@@ -155,11 +221,19 @@ export const setupCommand: CommandSpec = {
       }
       return 0;
     }
-    if (ctx.flags.channel || ctx.flags["telegram-token-env"]) {
-      // Nothing is written: a half-applied setup would be worse than none.
-      return notYet("setup --channel", "issue 10, channel adapters (`wirken channel add`)")(ctx);
-    }
     const { print } = await import("./output.ts");
+    if (ctx.flags.channel || ctx.flags["telegram-token-env"]) {
+      // Every channel's token is read and checked before anything is written: a half-applied
+      // setup would be worse than none.
+      const channels = await checkedChannels(ctx);
+      if (typeof ctx.flags.provider === "string") {
+        const config = await nonInteractive(ctx);
+        const { summary } = await import("../setup/apply.ts");
+        print(summary(config));
+      }
+      for (const line of await addCheckedChannels(ctx, channels)) print(line);
+      return 0;
+    }
     if (typeof ctx.flags.provider === "string") {
       const config = await nonInteractive(ctx);
       const { summary } = await import("../setup/apply.ts");

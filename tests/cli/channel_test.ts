@@ -80,3 +80,45 @@ Deno.test("channel add checks the token, stores key and token, routes; list and 
     await Deno.remove(dataDir.replace(/\/data$/, ""), { recursive: true }).catch(() => {});
   }
 });
+
+Deno.test("setup --channel telegram --telegram-token-env: checked first, then the same add", async () => {
+  const tg = fakeTelegram();
+  const model = fakeChat(() => ({ text: "ok" }));
+  const dataDir = await tempDataDir();
+  const base = { ...VAULT, TELEGRAM_API_ROOT: tg.url, HOME: Deno.env.get("HOME") ?? "/tmp" };
+  const args = [
+    "setup",
+    "--provider",
+    "custom",
+    "--base-url",
+    model.baseUrl,
+    "--model",
+    "fake-model",
+    "--channel",
+    "telegram",
+    "--telegram-token-env",
+    "TG",
+    "--owner",
+    "4242",
+  ];
+  try {
+    const bad = await wirken(args, { dataDir, env: { ...base, TG: "1:bad" } });
+    assertEquals(bad.code, 1, bad.stderr);
+    assertStringIncludes(bad.stderr, "Telegram refused the bot token");
+    let exists = true;
+    await Deno.stat(`${dataDir}/config.json`).catch(() => (exists = false));
+    assert(!exists, "nothing written when a channel token is wrong");
+
+    const ok = await wirken(args, { dataDir, env: { ...base, TG: tg.token } });
+    assertEquals(ok.code, 0, ok.stderr);
+    assertStringIncludes(ok.stdout, "Channel telegram: token checked");
+    const config = JSON.parse(await Deno.readTextFile(`${dataDir}/config.json`));
+    assertEquals(config.provider.kind, "custom");
+    assertEquals(config.channels.telegram.allowFrom, ["4242"]);
+    assertEquals(config.routes, [{ channel: "telegram", agent: "default" }]);
+  } finally {
+    await tg.close();
+    await model.close();
+    await Deno.remove(dataDir.replace(/\/data$/, ""), { recursive: true }).catch(() => {});
+  }
+});
