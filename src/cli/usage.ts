@@ -5,7 +5,11 @@
  *
  * @module
  */
+import type { Config } from "../config/schema.ts";
+import type { UsageStore } from "../usage/store.ts";
 import type { CommandContext, CommandSpec } from "./spec.ts";
+
+type Budget = Config["budgets"]["agents"][string];
 
 function str(ctx: CommandContext, name: string): string | undefined {
   const v = ctx.flags[name];
@@ -34,8 +38,10 @@ async function run(ctx: CommandContext): Promise<number> {
   const paths = await ensureDataDir(ctx.dataDir);
   const store = UsageStore.open(usageDbPath(paths.root));
   let rows;
+  let budgets: BudgetLine[];
   try {
     rows = store.report({ since, agent: str(ctx, "agent"), channel: str(ctx, "channel") });
+    budgets = await budgetLines(ctx, store, now);
   } finally {
     store.close();
   }
@@ -49,11 +55,24 @@ async function run(ctx: CommandContext): Promise<number> {
     { inputTokens: 0, outputTokens: 0, costUsd: 0, calls: 0 },
   );
   if (ctx.json) {
-    printJson({ since: new Date(since).toISOString(), rows, total });
+    printJson({ since: new Date(since).toISOString(), rows, total, budgets });
     return 0;
   }
+  const showBudgets = () => {
+    if (!budgets.length) return;
+    print("");
+    print(table(
+      ["BUDGET", "LIMIT", "USED"],
+      budgets.map((b) => [
+        b.scope,
+        `${b.limit} ${b.unit === "usd" ? `$${b.max}` : b.max}`,
+        b.unit === "usd" ? `$${b.used.toFixed(4)}` : String(b.used),
+      ]),
+    ));
+  };
   if (!rows.length) {
     print(`No model usage since ${new Date(since).toISOString().slice(0, 16)}Z.`);
+    showBudgets();
     return 0;
   }
   const usd = (n: number) => `$${n.toFixed(4)}`;
@@ -85,7 +104,60 @@ async function run(ctx: CommandContext): Promise<number> {
   if (rows.some((r) => r.unpriced)) {
     print("unpriced: the model has no price; add one under `prices` in config.json.");
   }
+  showBudgets();
   return 0;
+}
+
+/** One configured limit and what is used of it now. */
+interface BudgetLine {
+  scope: string;
+  limit: string;
+  unit: "tokens" | "usd";
+  max: number;
+  used: number;
+}
+
+/** The agent and named-sender budgets of config, with today's / this month's use. */
+async function budgetLines(
+  ctx: CommandContext,
+  store: UsageStore,
+  now: number,
+): Promise<BudgetLine[]> {
+  const [{ dataPaths }, { loadConfig }] = await Promise.all([
+    import("../config/paths.ts"),
+    import("../config/load.ts"),
+  ]);
+  const config = await loadConfig(dataPaths(ctx.dataDir).config);
+  const out: BudgetLine[] = [];
+  type Scope = { agent: string } | { channel: string; sender: string };
+  const scopes: [string, Scope, Budget][] = [
+    ...Object.entries(config.budgets.agents).map(([id, b]): [string, Scope, Budget] => [
+      `agent ${id}`,
+      { agent: id },
+      b,
+    ]),
+    ...Object.entries(config.budgets.senders).map(([key, b]): [string, Scope, Budget] => {
+      const i = key.indexOf(":");
+      return [`sender ${key}`, { channel: key.slice(0, i), sender: key.slice(i + 1) }, b];
+    }),
+  ];
+  for (const [scope, where, b] of scopes) {
+    for (
+      const [key, period, unit] of [
+        ["dailyTokens", "day", "tokens"],
+        ["monthlyTokens", "month", "tokens"],
+        ["dailyUsd", "day", "usd"],
+        ["monthlyUsd", "month", "usd"],
+      ] as const
+    ) {
+      const max = b[key];
+      if (max === undefined) continue;
+      const t = store.totals(where, period, now);
+      const used = unit === "usd" ? t.costUsd : t.inputTokens + t.outputTokens;
+      out.push({ scope, limit: key, unit, max, used });
+    }
+  }
+  return out;
 }
 
 /** The `usage` command. */

@@ -6,6 +6,15 @@ import { usageDbPath, UsageStore } from "../../src/usage/store.ts";
 Deno.test("wirken usage reports tokens and cost per day, agent, channel and model", async () => {
   const dataDir = await tempDataDir();
   await Deno.mkdir(dataDir, { recursive: true, mode: 0o700 });
+  await Deno.writeTextFile(
+    `${dataDir}/config.json`,
+    JSON.stringify({
+      budgets: {
+        agents: { default: { dailyTokens: 1000 } },
+        senders: { "telegram:42": { monthlyUsd: 5 } },
+      },
+    }),
+  );
   const store = UsageStore.open(usageDbPath(dataDir));
   const now = Date.now();
   const base = { channel: "telegram", sender: "42", priced: true };
@@ -53,6 +62,10 @@ Deno.test("wirken usage reports tokens and cost per day, agent, channel and mode
   assertEquals(all.code, 0, all.stderr);
   const report = JSON.parse(all.stdout);
   assertEquals(report.total, { inputTokens: 157, outputTokens: 18, costUsd: 0.000525, calls: 3 });
+  assertEquals(report.budgets, [
+    { scope: "agent default", limit: "dailyTokens", unit: "tokens", max: 1000, used: 165 },
+    { scope: "sender telegram:42", limit: "monthlyUsd", unit: "usd", max: 5, used: 0.000525 },
+  ]);
   const onlyOps = JSON.parse(
     (await wirken(["usage", "--agent", "ops", "--json"], { dataDir })).stdout,
   );
@@ -67,6 +80,7 @@ Deno.test("wirken usage reports tokens and cost per day, agent, channel and mode
   const text = await wirken(["usage", "--channel", "telegram"], { dataDir });
   assertStringIncludes(text.stdout, "openai:gpt-4o");
   assertStringIncludes(text.stdout, "$0.0005");
+  assertStringIncludes(text.stdout, "agent default");
   const bad = await wirken(["usage", "--since", "last week"], { dataDir });
   assertEquals(bad.code, 2);
   assertStringIncludes(bad.stderr, "is not a period");
