@@ -10,7 +10,7 @@ export const manifest: ChannelManifest<"discord"> = {
   channel: "discord",
   displayName: "Discord",
   apiHosts: ["discord.com:443", "gateway.discord.gg:443", "cdn.discordapp.com:443"],
-  env: [...PROXY_ENV, "DISCORD_API_BASE"],
+  env: [...PROXY_ENV, "DISCORD_API_BASE", "DISCORD_GROUP_MODE"],
   apiBaseEnv: "DISCORD_API_BASE",
   credentials: [
     { name: "channel.discord.token", required: true, description: "Bot token (Developer Portal)." },

@@ -15,7 +15,7 @@ export const manifest: ChannelManifest<"slack"> = {
     "wss-backup.slack.com:443",
     "files.slack.com:443",
   ],
-  env: [...PROXY_ENV, "SLACK_API_URL"],
+  env: [...PROXY_ENV, "SLACK_API_URL", "SLACK_GROUP_MODE"],
   apiBaseEnv: "SLACK_API_URL",
   credentials: [
     { name: "channel.slack.bot_token", required: true, description: "Bot token (xoxb-...)." },

@@ -10,7 +10,7 @@ export const manifest: ChannelManifest<"telegram"> = {
   channel: "telegram",
   displayName: "Telegram",
   apiHosts: ["api.telegram.org:443"],
-  env: [...PROXY_ENV, "TELEGRAM_API_ROOT"],
+  env: [...PROXY_ENV, "TELEGRAM_API_ROOT", "TELEGRAM_GROUP_MODE"],
   apiBaseEnv: "TELEGRAM_API_ROOT",
   credentials: [
     { name: "channel.telegram.token", required: true, description: "Bot token from @BotFather." },

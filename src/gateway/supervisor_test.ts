@@ -52,7 +52,7 @@ Deno.test("launch plans: flags from source, worker when compiled", () => {
   assert(flags.args.includes("--allow-read=/d/sockets/gateway.sock"));
   assert(
     flags.args.includes(
-      "--allow-env=HTTPS_PROXY,HTTP_PROXY,NO_PROXY,SLACK_API_URL,HOME,WIRKEN_DATA_DIR",
+      "--allow-env=HTTPS_PROXY,HTTP_PROXY,NO_PROXY,SLACK_API_URL,SLACK_GROUP_MODE,HOME,WIRKEN_DATA_DIR",
     ),
   );
   assert(!flags.args.some((a) => /^--allow-(run|sys|ffi|all)|^-A$/.test(a)));

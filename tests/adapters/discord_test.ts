@@ -217,6 +217,8 @@ Deno.test("discord: attachments within the cap arrive; buttons answer with the c
 Deno.test("discord e2e: supervisor-run adapter -> router -> fake model -> REST; strangers get nothing", async () => {
   const dc = fakeDiscord();
   const model = fakeChat(() => ({ text: "Hello @everyone, **done**." }));
+  let outsideHits = 0;
+  const closers: (() => Promise<void>)[] = [];
   const gw = await startChannelGateway({
     channel: "discord",
     credentials: { "channel.discord.token": dc.token },
@@ -228,15 +230,39 @@ Deno.test("discord e2e: supervisor-run adapter -> router -> fake model -> REST; 
     await waitConnected(gw.gateway, "discord");
     await waitFor(() => dc.sessions() > 0, 20_000, "adapter on the gateway");
     dc.dispatch("MESSAGE_CREATE", message({ author: "666", channel: "777", content: "let me in" }));
-    dc.dispatch("MESSAGE_CREATE", message({ author: OWNER, channel: DM, content: "hello" }));
+    // An attachment URL on a host outside the manifest: the confined adapter cannot fetch it.
+    const outside = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, () => {
+      outsideHits++;
+      return new Response("x");
+    });
+    closers.push(() => outside.shutdown());
+    dc.dispatch(
+      "MESSAGE_CREATE",
+      message({
+        author: OWNER,
+        channel: DM,
+        content: "hello",
+        attachments: [{
+          filename: "x.png",
+          size: 1,
+          url: `http://127.0.0.1:${outside.addr.port}/x.png`,
+        }],
+      }),
+    );
     await waitFor(() => dc.posted().length >= 1, 20_000, "a reply on Discord");
     await new Promise((r) => setTimeout(r, 300));
-    const posts = dc.posted();
-    assertEquals(posts.length, 1, "the stranger got nothing");
-    assertEquals(posts[0].path, `/api/v10/channels/${DM}/messages`);
+    const all = dc.posted();
+    assert(all.every((p) => p.path === `/api/v10/channels/${DM}/messages`), "stranger got nothing");
+    // The adapter told the owner about the file it could not fetch, then the answer came.
+    assertStringIncludes(String(all[0].body.content), "Not received: x.png");
+    const posts = all.filter((p) => !String(p.body.content).startsWith("Not received"));
+    assertEquals(posts.length, 1);
     assertEquals(posts[0].body.content, "Hello @\u200beveryone, **done**.");
     assertEquals(model.requests.length, 1);
+    assertEquals(outsideHits, 0, "the adapter reached a host outside its manifest");
+    assertStringIncludes(JSON.stringify(model.requests[0]), "Not received");
   } finally {
+    for (const c of closers) await c();
     await gw.close();
     await dc.close();
     await model.close();
