@@ -84,7 +84,11 @@ export async function addChannel(o: AddChannelOptions): Promise<AddChannelResult
 
   const previous = config.channels[o.channel];
   const allowFrom = [...new Set([...(previous?.allowFrom ?? []), ...o.owners])];
+  const { settingsFromEnv } = await import("./verify_part2.ts");
   config.channels[o.channel] = {
+    // Channel settings (a Matrix homeserver, a webhook port) survive re-adding.
+    ...previous,
+    ...settingsFromEnv(o.channel, o.verify.env),
     enabled: true,
     publicKey: key.publicKeyBase64,
     allowFrom,

@@ -1,8 +1,9 @@
 /**
  * Live token checks for `wirken channel add`: one cheap, read-only call per platform
  * (Telegram `getMe`, Discord `users/@me`, Slack `auth.test` plus `apps.connections.open` for
- * the Socket Mode token), so a mistyped token fails at add time with a clear message instead
- * of as a crash loop in `wirken run`. Responses are validated with zod (external input).
+ * the Socket Mode token; Matrix, Teams and WhatsApp in verify_part2.ts), so a mistyped token
+ * fails at add time with a clear message instead of as a crash loop in `wirken run`. Responses
+ * are validated with zod (external input).
  *
  * The same API base overrides as the adapters (`TELEGRAM_API_ROOT`, `DISCORD_API_BASE`,
  * `SLACK_API_URL`) point the checks at a test server or a self-hosted endpoint.
@@ -153,6 +154,10 @@ export async function verifyChannel(
       }
       return { id: auth.data.user_id, name: auth.data.user ?? auth.data.team ?? "slack bot" };
     }
+    case "matrix":
+    case "teams":
+    case "whatsapp":
+      return await (await import("./verify_part2.ts")).verifyPart2(channel, secrets, o);
     default:
       return null;
   }

@@ -27,8 +27,11 @@ export interface FakeGraph {
   close(): Promise<void>;
 }
 
-/** Starts the fake Graph API on a free loopback port. */
-export function fakeGraph(): FakeGraph {
+/**
+ * Starts the fake Graph API on a free loopback port. With `phone`, `GET /<phone number id>`
+ * answers the number's details to that access token (the `channel add` check).
+ */
+export function fakeGraph(phone?: { id: string; accessToken: string }): FakeGraph {
   const sent: SentMessage[] = [];
   const uploads = new Map<string, { type: string; size: number }>();
   const media = new Map<string, { data: Uint8Array; mimeType: string }>();
@@ -67,6 +70,12 @@ export function fakeGraph(): FakeGraph {
       return Response.json({ id });
     }
     m = /^\/v[\d.]+\/([^/]+)$/.exec(url.pathname);
+    if (m && req.method === "GET" && phone && m[1] === phone.id) {
+      if (auth !== `Bearer ${phone.accessToken}`) {
+        return Response.json({ error: { message: "Invalid OAuth access token" } }, { status: 401 });
+      }
+      return Response.json({ display_phone_number: "+1 555 0100", verified_name: "Wirken Test" });
+    }
     if (m && req.method === "GET") {
       const item = media.get(decodeURIComponent(m[1]));
       if (!item) return Response.json({ error: { message: "no such media" } }, { status: 404 });
