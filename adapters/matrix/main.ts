@@ -29,6 +29,7 @@ import {
   inlineAttachment,
 } from "../shared/attachments.ts";
 import {
+  type GroupMode,
   joinConversation,
   META,
   shouldAnswer,
@@ -58,6 +59,8 @@ export interface MatrixSettings {
   homeserver: string;
   /** Sender ids whose invites are accepted (the channel's allow-list). */
   allowedInviters: string[];
+  /** `all`: answer every room message, not only mentions and replies (`MATRIX_GROUP_MODE`). */
+  groupMode?: GroupMode;
 }
 
 /** True for a loopback host, where plain HTTP is acceptable (local homeserver, tests). */
@@ -80,7 +83,8 @@ export function settingsFromEnv(env: { get(n: string): string | undefined }): Ma
   }
   const allowedInviters = (env.get("MATRIX_ALLOWED_INVITERS") ?? "").split(",")
     .map((s) => s.trim()).filter((s) => s.length > 0);
-  return { homeserver, allowedInviters };
+  const groupMode: GroupMode = env.get("MATRIX_GROUP_MODE") === "all" ? "all" : "mention";
+  return { homeserver, allowedInviters, groupMode };
 }
 
 /** Routes the SDK's chatter to our logger: warnings and errors only, no request dumps. */
@@ -230,13 +234,13 @@ export function createMatrixDriver(settings?: MatrixSettings): MatrixDriver {
     const thread = rel.relType === "m.thread" ? rel.eventId : undefined;
     const repliedToBot = senderOf(room, rel.inReplyTo) === me ||
       (thread !== undefined && senderOf(room, thread) === me);
-    if (!shouldAnswer({ isGroup, mentioned, repliedToBot, fromBot: false })) return;
+    if (!shouldAnswer({ isGroup, mentioned, repliedToBot, fromBot: false }, s.groupMode)) return;
     let text = body;
     // A reply's body quotes the earlier message after "> " lines; the agent gets the new text.
     if (rel.inReplyTo) text = text.replace(/^(> .*\n)+\n?/, "");
     if (mentioned) text = stripMention(stripMention(text, me), displayName);
     const metadata: Record<string, string> = {
-      [META.reason]: !isGroup ? "dm" : mentioned ? "mention" : "reply",
+      [META.reason]: !isGroup ? "dm" : mentioned ? "mention" : repliedToBot ? "reply" : "all",
     };
     if (thread) metadata[META.thread] = thread;
     const files: { name: string; load(max: number): Promise<Attachment> }[] = [];

@@ -13,7 +13,7 @@ export const manifest: ChannelManifest<"matrix"> = {
   apiHosts: ["matrix-client.matrix.org:443"],
   // MATRIX_ALLOWED_INVITERS: the channel's allow-list, set by the gateway from config, so the
   // adapter joins rooms only on invites from those senders.
-  env: [...PROXY_ENV, "MATRIX_HOMESERVER_URL", "MATRIX_ALLOWED_INVITERS"],
+  env: [...PROXY_ENV, "MATRIX_HOMESERVER_URL", "MATRIX_ALLOWED_INVITERS", "MATRIX_GROUP_MODE"],
   apiBaseEnv: "MATRIX_HOMESERVER_URL",
   credentials: [
     { name: "channel.matrix.access_token", required: true, description: "Bot account token." },

@@ -25,7 +25,7 @@ import {
   inlineAttachment,
 } from "../shared/attachments.ts";
 import { chunkMarkdown } from "../shared/chunk.ts";
-import { META, shouldAnswer } from "../shared/conventions.ts";
+import { type GroupMode, META, shouldAnswer } from "../shared/conventions.ts";
 import { withRetry } from "../shared/pacing.ts";
 import type { ChannelDriver, DriverContext } from "../shared/runtime.ts";
 import { BOT_FRAMEWORK_OPENID_URL, KeySet, TokenRejected, verifyToken } from "./jwt.ts";
@@ -45,6 +45,8 @@ export interface TeamsSettings {
   tokenUrl: string;
   /** Hosts a `serviceUrl` may name (`host:port`). */
   serviceHosts: string[];
+  /** `all`: answer every group/channel message, not only mentions (`TEAMS_GROUP_MODE`). */
+  groupMode?: GroupMode;
 }
 
 /** Reads {@linkcode TeamsSettings} from the manifest's env names. */
@@ -63,6 +65,7 @@ export function settingsFromEnv(env: { get(n: string): string | undefined }): Te
     tokenUrl: env.get("TEAMS_AUTH_URL") ??
       "https://login.microsoftonline.com/{tenant}/oauth2/v2.0/token",
     serviceHosts,
+    groupMode: env.get("TEAMS_GROUP_MODE") === "all" ? "all" : "mention",
   };
 }
 
@@ -234,12 +237,15 @@ export function createTeamsDriver(settings?: TeamsSettings): TeamsDriver {
     const mentioned = (a.entities ?? []).some((e) =>
       e.type === "mention" && botId !== undefined && e.mentioned?.id === botId
     );
-    if (!shouldAnswer({ isGroup, mentioned, repliedToBot: false, fromBot: a.from.id === botId })) {
+    const facts = { isGroup, mentioned, repliedToBot: false, fromBot: a.from.id === botId };
+    if (!shouldAnswer(facts, s.groupMode)) {
       return;
     }
     // Teams puts mentions in the text as <at>Name</at>; the agent gets the question only.
     const text = (a.text ?? "").replace(/<at>[^<]*<\/at>/g, "").replace(/\s+/g, " ").trim();
-    const metadata: Record<string, string> = { [META.reason]: isGroup ? "mention" : "dm" };
+    const metadata: Record<string, string> = {
+      [META.reason]: !isGroup ? "dm" : mentioned ? "mention" : "all",
+    };
     const serviceHost = hostPort(a.serviceUrl);
     const files = (a.attachments ?? []).filter((x) =>
       x.contentType.startsWith("image/") && x.contentUrl

@@ -23,6 +23,7 @@ export const manifest: ChannelManifest<"teams"> = {
     "TEAMS_SERVICE_URL",
     "TEAMS_OPENID_URL",
     "TEAMS_AUTH_URL",
+    "TEAMS_GROUP_MODE",
   ],
   apiBaseEnv: "TEAMS_SERVICE_URL",
   credentials: [

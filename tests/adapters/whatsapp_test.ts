@@ -279,3 +279,65 @@ Deno.test("whatsapp e2e: supervisor-run adapter -> router -> fake model -> Graph
     await model.close();
   }
 });
+
+Deno.test("whatsapp e2e: a tool call waits for the owner's Approve button, then runs", async () => {
+  const graph = fakeGraph();
+  const model = fakeChat((n) =>
+    n === 0
+      ? { calls: [{ name: "write_file", args: { path: "note.txt", content: "hi" } }] }
+      : { text: "Written." }
+  );
+  const port = freePort();
+  const gw = await startChannelGateway({
+    channel: "whatsapp",
+    credentials: CREDS,
+    allowFrom: ["111"],
+    modelUrl: model.baseUrl,
+    env: { WHATSAPP_GRAPH_URL: graph.url, WHATSAPP_LISTEN_PORT: String(port) },
+    config: { tools: { tiers: { write_file: 3 } } },
+  });
+  try {
+    await waitConnected(gw.gateway, "whatsapp");
+    const url = `http://127.0.0.1:${port}/webhook`;
+    let status = 0;
+    for (let i = 0; i < 100 && status !== 200; i++) {
+      status = await deliver(
+        url,
+        notification(PN, [textMessage("111", "wamid.T", "write it")]),
+        SECRET,
+      )
+        .catch(() => 0);
+      if (status !== 200) await new Promise((r) => setTimeout(r, 100));
+    }
+    assertEquals(status, 200);
+    const buttons = () => graph.sent.filter((s) => s.body.type === "interactive");
+    await waitFor(() => buttons().length === 1, 20_000, "the approval buttons");
+    const b = buttons()[0].body as {
+      interactive: { action: { buttons: { reply: { id: string; title: string } }[] } };
+    };
+    const approve = b.interactive.action.buttons.find((x) => x.reply.title === "Approve")!.reply.id;
+    assertEquals(model.requests.length, 1, "the tool waits");
+    await deliver(
+      url,
+      notification(PN, [{
+        from: "111",
+        id: "wamid.PRESS",
+        timestamp: String(Math.floor(Date.now() / 1000)),
+        type: "interactive",
+        interactive: { type: "button_reply", button_reply: { id: approve, title: "Approve" } },
+      }]),
+      SECRET,
+    );
+    await waitFor(
+      () =>
+        graph.sent.some((s) => (s.body.text as { body?: string } | undefined)?.body === "Written."),
+      20_000,
+      "the answer after the approval",
+    );
+    assertEquals(await Deno.readTextFile(`${gw.dataDir}/workspace/default/note.txt`), "hi");
+  } finally {
+    await gw.close();
+    await graph.close();
+    await model.close();
+  }
+});
