@@ -182,7 +182,8 @@ export function createDiscordDriver(): ChannelDriver {
           attachments,
           metadata,
         };
-        typing?.start(m.channel_id);
+        // Typing starts when the gateway accepts the message (a `typing` frame), never for a
+        // sender the allow-list refuses.
         await ctx.sendInbound(inbound);
       }
 

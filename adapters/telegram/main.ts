@@ -314,7 +314,8 @@ export function createTelegramDriver(): ChannelDriver {
           attachments,
           metadata,
         };
-        typing?.start(conversationId);
+        // Typing starts when the gateway accepts the message (a `typing` frame), never for a
+        // sender the allow-list refuses.
         await ctx.sendInbound(inbound);
       });
 

@@ -10,9 +10,9 @@
  */
 import type { AuditSink } from "../audit/types.ts";
 import type { DataPaths } from "../config/paths.ts";
-import type { Config } from "../config/schema.ts";
+import type { Channel, Config } from "../config/schema.ts";
 import { type InboundEvent, type IpcServer, startIpcServer } from "../ipc/server.ts";
-import type { SessionHandle } from "../ipc/session.ts";
+import type { ChannelLink, SessionHandle } from "../ipc/session.ts";
 import type { Logger } from "../log/logger.ts";
 import type { CredentialStore } from "../vault/types.ts";
 import { StrangerAudit, withAttachments } from "./inbox.ts";
@@ -56,6 +56,11 @@ export interface AdapterHost {
   close(): Promise<void>;
 }
 
+/** Shows "typing..." in the event's own conversation (generic, so no channel can mix). */
+function showTyping<C extends Channel>(e: { link: ChannelLink<C>; handle: SessionHandle<C> }) {
+  return e.link.typing(e.handle);
+}
+
 /** Starts the IPC server and the supervisor; see the module doc. */
 export async function startAdapterHost(o: AdapterHostOptions): Promise<AdapterHost> {
   const log = o.log;
@@ -80,6 +85,8 @@ export async function startAdapterHost(o: AdapterHostOptions): Promise<AdapterHo
           return `${input}\n\n[Attachments could not be saved]`;
         });
     }
+    // "typing..." while the agent works, only for senders it will answer.
+    if (allowed) showTyping(event).catch(() => {});
     const answer = await o.dispatch({ ...address, text: input }, event.handle);
     if (answer.status === "refused") {
       strangers.refused(address.channel, m.senderId, m.conversationId);

@@ -101,7 +101,10 @@ Deno.test("discord: DMs forwarded; guild messages only when mentioned or replied
     await waitFor(() => t.rec.inbound.length === 3, 10_000, "reply");
     await new Promise((r) => setTimeout(r, 200));
     assertEquals(t.rec.inbound.length, 3, "chatter, @everyone and bots ignored");
-    assert(t.dc.calls.some((c) => c.path.endsWith("/typing")), "typing shown");
+    assert(!t.dc.calls.some((c) => c.path.endsWith("/typing")), "no typing before acceptance");
+    t.driver.onTyping!(DM);
+    await waitFor(() => t.dc.calls.some((c) => c.path.endsWith("/typing")), 5000, "typing");
+    await t.out({ conversationId: DM, text: "done" });
   } finally {
     await t.close();
   }

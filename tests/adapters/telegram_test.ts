@@ -67,7 +67,10 @@ Deno.test("telegram: DMs are forwarded; groups only when mentioned or replied to
     await waitFor(() => t.rec.inbound.length === 3, 10_000, "reply forwarded");
     await new Promise((r) => setTimeout(r, 200));
     assertEquals(t.rec.inbound.length, 3, "the unaddressed group message was ignored");
-    assert(t.tg.sent("sendChatAction").length >= 1, "typing shown while the agent works");
+    assertEquals(t.tg.sent("sendChatAction").length, 0, "no typing before the gateway accepts");
+    t.driver.onTyping!(String(OWNER));
+    await waitFor(() => t.tg.sent("sendChatAction").length === 1, 5000, "typing shown");
+    await t.out({ conversationId: String(OWNER), text: "done" });
   } finally {
     await t.close();
   }
@@ -236,6 +239,9 @@ Deno.test("telegram e2e: supervisor-run adapter -> router -> fake model -> Bot A
     assertEquals(model.requests.length, 2, "only the owner's two DMs reached the model");
     assert(!JSON.stringify(model.requests).includes("let me in"));
     assert(!JSON.stringify(model.requests).includes("not for the bot"));
+    const typing = tg.sent("sendChatAction");
+    assert(typing.length >= 1, "typing shown while the agent worked");
+    assert(typing.every((c) => c.params.chat_id === String(OWNER)), "no typing for the stranger");
   } finally {
     await gw.close();
     await tg.close();
