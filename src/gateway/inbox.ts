@@ -70,12 +70,23 @@ export async function withAttachments(
   return lines.length === 0 ? text : `${text}${text ? "\n\n" : ""}${lines.join("\n")}`;
 }
 
-/** Audits refused strangers, once a minute per channel and sender at most. */
+/**
+ * Audits refused strangers, once a minute per channel and sender at most, and at most
+ * `perChannel` senders a minute per channel: sender ids are whatever the platform (or a
+ * compromised adapter) says, so a flood of invented ids must not become a flood of durable
+ * audit writes. Past the cap only the crossing is audited (`rateLimited: true`), as the IPC
+ * handshake limiter does.
+ */
 export class StrangerAudit {
   readonly #last = new Map<string, number>();
+  readonly #window = new Map<string, { start: number; count: number }>();
 
   /** `audit` receives the events. */
-  constructor(private readonly audit: AuditSink, private readonly everyMs = 60_000) {}
+  constructor(
+    private readonly audit: AuditSink,
+    private readonly everyMs = 60_000,
+    private readonly perChannel = 30,
+  ) {}
 
   /** Records that `sender` on `channel` was refused (unless recorded within the minute). */
   refused(channel: string, sender: string, conversation: string): void {
@@ -84,6 +95,13 @@ export class StrangerAudit {
     if (now - (this.#last.get(key) ?? 0) < this.everyMs) return;
     if (this.#last.size > 10_000) this.#last.clear();
     this.#last.set(key, now);
+    let w = this.#window.get(channel);
+    if (!w || now - w.start >= this.everyMs) {
+      this.#window.set(channel, w = { start: now, count: 0 });
+    }
+    w.count++;
+    if (w.count > this.perChannel + 1) return;
+    const rateLimited = w.count === this.perChannel + 1;
     this.audit.append({
       kind: "auth.failure",
       channel,
@@ -92,6 +110,7 @@ export class StrangerAudit {
         reason: "sender is not on the channel's allow-list",
         transport: "chat",
         conversation: conversation.slice(0, 200),
+        ...(rateLimited ? { rateLimited: true } : {}),
       },
     }).catch(() => {});
   }
