@@ -8,7 +8,7 @@
 import { assert, assertEquals, assertFalse } from "../assert.ts";
 import type { Step } from "../fakes/openai_chat.ts";
 import { lengthPrefixed } from "../../src/ipc/framing.ts";
-import { canary, type E2e, type E2eOptions, waitUntil, withE2e } from "./harness.ts";
+import { canary, type E2e, type E2eOptions, procFile, waitUntil, withE2e } from "./harness.ts";
 import { type FakeDiscord, fakeDiscord, message } from "../fakes/discord.ts";
 import { connectPeer } from "./peer.ts";
 
@@ -191,11 +191,12 @@ Deno.test("e2e compromised adapter: a 10,000-frame flood is throttled; other cha
     const gw = await e.start();
     const { pid: discordPid } = await discordUp(e, dc);
     const rss = async () =>
-      Number(/VmRSS:\s+(\d+)/.exec(await Deno.readTextFile(`/proc/${gw.pid}/status`))?.[1] ?? 0);
+      Number(/VmRSS:\s+(\d+)/.exec(await procFile(`/proc/${gw.pid}/status`) ?? "")?.[1] ?? 0);
     const tg = await connectPeer(socket(e), "telegram", e.heldKeys.telegram!);
     await tg.inbound({ conversationId: "c-tg", senderId: "alice", text: "before" });
     await tg.waitOutbound((m) => m.text === "reply: before");
     const rssBefore = await rss();
+    assert(rssBefore > 0, "the gateway's RSS is readable");
 
     const sl = await connectPeer(socket(e), "slack", e.heldKeys.slack!);
     const started = Date.now();
@@ -228,7 +229,12 @@ Deno.test("e2e compromised adapter: a 10,000-frame flood is throttled; other cha
         "flood ",
       );
     });
-    assert(flooded.length <= 20, `${flooded.length} flood messages reached the model`);
+    // The limit is a rate (20 a minute, refilled continuously), so the bound grows with time.
+    const allowed = 20 + Math.ceil((Date.now() - started) / 3000);
+    assert(
+      flooded.length <= allowed,
+      `${flooded.length} flood messages reached the model (at most ${allowed})`,
+    );
     assert(latency < 10_000, `telegram answered in ${latency} ms during the flood`);
     // Contained: memory does not grow with the flood (10,000 frames of ~100 bytes).
     assert(rssAfter - rssBefore < 150_000, `gateway RSS grew ${rssAfter - rssBefore} KiB`);
@@ -238,10 +244,18 @@ Deno.test("e2e compromised adapter: a 10,000-frame flood is throttled; other cha
     assertFalse(tg.closed);
     await tg.inbound({ conversationId: "c-tg", senderId: "alice", text: "after" });
     await tg.waitOutbound((m) => m.text === "reply: after");
-    // Each limited message is audited? No: only admitted messages are; the audit log must not
-    // grow by 10,000 events either.
-    const inbound = e.auditEvents().filter((ev) => ev.kind === "message.in");
-    assert(inbound.length <= 25, `${inbound.length} message.in events`);
+    // Only admitted messages are audited as message.in; the log must not grow by 10,000.
+    const events = e.auditEvents();
+    const inbound = events.filter((ev) => ev.kind === "message.in");
+    assert(inbound.length <= 25 + allowed, `${inbound.length} message.in events`);
+    // 9,900 invented stranger ids: refusals are audited per sender, but at most 30 a minute
+    // per channel plus the crossing (src/gateway/inbox.ts), or the flood becomes 9,900
+    // durable audit writes (this took 50 s and 200 MB before the cap).
+    const strangers = events.filter((ev) =>
+      ev.kind === "auth.failure" && ev.channel === "slack" && ev.payload.transport === "chat"
+    );
+    assert(strangers.length <= 31, `${strangers.length} stranger refusals audited`);
+    assert(strangers.some((ev) => ev.payload.rateLimited === true), "the crossing is audited");
     Deno.stderr.writeSync(
       new TextEncoder().encode(
         `flood: 10000 frames in ${floodMs} ms, telegram latency ${latency} ms, ` +

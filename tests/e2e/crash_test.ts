@@ -12,24 +12,12 @@ import { BwrapSandbox } from "../../src/sandbox/bwrap.ts";
 import { openVault } from "../../src/vault/open.ts";
 import { testVaultOptions } from "../vault/helpers.ts";
 import { fakeDiscord, message } from "../fakes/discord.ts";
-import { canary, type E2e, ROOT, waitUntil, withE2e } from "./harness.ts";
+import { alive, canary, type E2e, pidsWith, ROOT, waitUntil, withE2e } from "./harness.ts";
 import { RUN_FLAGS } from "../cli/helpers.ts";
 
 const hasBwrap = await commandAvailable("bwrap", "apt-get install bubblewrap") &&
   await BwrapSandbox.available();
-
-/** Pids whose command line contains `needle`. */
-async function pidsWith(needle: string): Promise<number[]> {
-  const out: number[] = [];
-  for await (const e of Deno.readDir("/proc")) {
-    if (!/^\d+$/.test(e.name)) continue;
-    const cmd = await Deno.readTextFile(`/proc/${e.name}/cmdline`).catch(() => "");
-    if (cmd.replaceAll("\0", " ").includes(needle)) out.push(Number(e.name));
-  }
-  return out;
-}
-
-const alive = (pid: number) => Deno.stat(`/proc/${pid}`).then(() => true, () => false);
+const hasPgrep = await commandAvailable("pgrep", "apt-get install procps", ["-V"]);
 
 /** The exec call the model makes: a visible side effect, then a long, unique sleep. */
 function slowCommand(tag: string): string {
@@ -39,7 +27,7 @@ function slowCommand(tag: string): string {
 Deno.test({
   name:
     "e2e crash: kill -9 during a tool call; restart verifies, nothing runs twice, the session continues",
-  ignore: !hasBwrap,
+  ignore: !hasBwrap || !hasPgrep,
   async fn() {
     const tag = String(Math.floor(Math.random() * 1e6));
     const script = (_n: number, body: Record<string, unknown>): Step => {

@@ -606,3 +606,29 @@ export function lastToolResult(model: FakeChat): string {
   assert(r.length > 0, "the model received a tool result");
   return r[r.length - 1];
 }
+
+/**
+ * Reads a `/proc` file through `cat`: Deno 2 wants --allow-all for /proc, which the suite's
+ * flags do not grant, while running programs is allowed. `null` when it cannot be read.
+ */
+export async function procFile(path: string): Promise<string | null> {
+  const out = await new Deno.Command("cat", { args: [path], stdout: "piped", stderr: "null" })
+    .output();
+  return out.success ? new TextDecoder().decode(out.stdout) : null;
+}
+
+/** True while `pid` exists and is not a zombie. */
+export async function alive(pid: number): Promise<boolean> {
+  const stat = await procFile(`/proc/${pid}/stat`);
+  if (stat === null) return false;
+  return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) !== "Z";
+}
+
+/** Pids of live processes whose full command line contains `needle` (via pgrep). */
+export async function pidsWith(needle: string): Promise<number[]> {
+  const out = await new Deno.Command("pgrep", { args: ["-f", needle], stdout: "piped" }).output();
+  const pids = new TextDecoder().decode(out.stdout).split(/\s+/).filter(Boolean).map(Number);
+  const live: number[] = [];
+  for (const p of pids) if (await alive(p)) live.push(p);
+  return live;
+}

@@ -11,7 +11,8 @@
 import { join } from "node:path";
 import { assert, assertEquals, assertStringIncludes } from "../assert.ts";
 import { commandAvailable } from "../skip.ts";
-import { canaryHits, waitUntil, withE2e } from "./harness.ts";
+import { canary, canaryHits, procFile, waitUntil, withE2e } from "./harness.ts";
+import { fakeDiscord } from "../fakes/discord.ts";
 import { connectPeer } from "./peer.ts";
 
 const isRoot = Deno.uid() === 0;
@@ -54,19 +55,25 @@ async function tree(dir: string): Promise<[string, Deno.FileInfo][]> {
 async function descendants(pid: number): Promise<number[]> {
   const all: number[] = [pid];
   for (let i = 0; i < all.length; i++) {
-    const kids = await Deno.readTextFile(`/proc/${all[i]}/task/${all[i]}/children`).catch(() => "");
+    const kids = await procFile(`/proc/${all[i]}/task/${all[i]}/children`) ?? "";
     all.push(...kids.split(/\s+/).filter(Boolean).map(Number));
   }
   return all;
 }
 
 Deno.test("e2e local user: ~/.wirken is private, the socket refuses other users, WebChat wants the token", async () => {
+  const dc = fakeDiscord(canary("discord"));
   await withE2e({
     script: (n) =>
       n === 0 ? { calls: [{ name: "write_file", args: { path: "note.txt", content: "hi" } }] } : {
         text: "written",
       },
-    channels: { telegram: { mode: "held", allowFrom: ["alice"] } },
+    channels: {
+      telegram: { mode: "held", allowFrom: ["alice"] },
+      discord: { mode: "supervised", allowFrom: [] },
+    },
+    vaultValues: { "channel.discord.token": dc.token },
+    env: { DISCORD_API_BASE: dc.apiBase },
   }, async (e) => {
     await Deno.chmod(e.home, 0o755);
     // The gateway makes the agent's workspace itself.
@@ -100,8 +107,12 @@ Deno.test("e2e local user: ~/.wirken is private, the socket refuses other users,
     }
 
     // 2. Command lines are world-readable: none of the gateway's processes carries a secret.
-    for (const pid of await descendants(gw.pid)) {
-      const cmdline = await Deno.readTextFile(`/proc/${pid}/cmdline`).catch(() => "");
+    await waitUntil(() => dc.sessions() > 0, 25_000, "the discord adapter process up");
+    const pids = await descendants(gw.pid);
+    assert(pids.length >= 2, `the gateway and its adapter process: ${pids}`);
+    for (const pid of pids) {
+      const cmdline = await procFile(`/proc/${pid}/cmdline`) ?? "";
+      assert(cmdline.length > 0, `command line of ${pid} readable`);
       assertEquals(canaryHits(e.canaries, cmdline), [], `secret in the command line of ${pid}`);
       assert(!cmdline.includes("token="), "no login token on a command line");
     }
@@ -155,5 +166,5 @@ Deno.test("e2e local user: ~/.wirken is private, the socket refuses other users,
       assert(environ.code !== 0, "nobody read the gateway's environment");
     }
     tg.close();
-  });
+  }).finally(() => dc.close());
 });
