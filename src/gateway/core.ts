@@ -109,7 +109,7 @@ export async function startCore(o: CoreOptions): Promise<Core> {
     { openSkills },
     { WasmSandbox },
     { createAgentRuntime },
-    { requireCredential },
+    { requireCredential, enforcingExpiry },
     guard,
     { setLogTextRedactor },
     { createProvider },
@@ -173,7 +173,12 @@ export async function startCore(o: CoreOptions): Promise<Core> {
   let mcp: McpService | null = null;
   if (o.mcp !== false && Object.keys(config.mcp.servers).length > 0) {
     const { startMcp } = await import("../mcp/service.ts");
-    mcp = await startMcp({ config, credentials: vault, log, sandboxWrap: await mcpSandbox(paths) });
+    mcp = await startMcp({
+      config,
+      credentials: vault && enforcingExpiry(vault),
+      log,
+      sandboxWrap: await mcpSandbox(paths),
+    });
   }
   // Each tool is wrapped once: arguments carrying a secret are refused, results are redacted
   // and recorded as untrusted content of the session.
@@ -193,7 +198,8 @@ export async function startCore(o: CoreOptions): Promise<Core> {
     audit,
     permit: broker.check,
     tools,
-    credentials: vault,
+    // An expired key is refused with the command that rotates it, not used.
+    credentials: vault && enforcingExpiry(vault),
     env,
     awsCredentialsFile: await readText(
       env.get("AWS_SHARED_CREDENTIALS_FILE") ?? `${home}/.aws/credentials`,

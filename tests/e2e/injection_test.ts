@@ -117,6 +117,11 @@ Deno.test({
           "exec",
           "web_fetch",
         ]);
+        // The document itself was recognised and audited as a suspected injection.
+        assert(
+          events.some((ev) => ev.payload.guard === "injection.suspected"),
+          "the injected document is audited as untrusted content",
+        );
         const vaultRead = calls[1];
         assertStringIncludes(JSON.stringify(vaultRead.payload), "vault.db");
         assertEquals(byCall.get(String(vaultRead.payload.callId)), [
