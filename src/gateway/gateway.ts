@@ -182,10 +182,11 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       // Channel adapters: the IPC socket and one supervised, confined process per channel.
       const prompts = new ConversationPrompts(c.broker);
       const { startAdapterHost } = await import("./adapters.ts");
+      const { enforcingExpiry } = await import("../vault/mod.ts");
       const host = await startAdapterHost({
         config,
         paths,
-        credentials: vault,
+        credentials: enforcingExpiry(vault),
         audit: a.log,
         log,
         verbose: options.verbose,

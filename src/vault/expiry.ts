@@ -133,3 +133,29 @@ function daysUntil(now: Date, at: Date): string {
   const n = Math.ceil((at.getTime() - now.getTime()) / DAY_MS);
   return n <= 1 ? "within a day" : `in ${n} days`;
 }
+
+/**
+ * `store` as the gateway should use it: `get` throws {@linkcode CredentialExpiredError} for an
+ * expired credential instead of handing out its value (a missing one is still `undefined`).
+ */
+export function enforcingExpiry<S extends CredentialStore>(
+  store: S,
+  now: () => Date = () => new Date(),
+): S {
+  return new Proxy(store, {
+    get(target, prop) {
+      if (prop === "get") {
+        return (name: string) => {
+          const info = target.info ? target.info(name) : target.list().find((c) => c.name === name);
+          if (info?.expiresAt && info.expiresAt.getTime() <= now().getTime()) {
+            throw new CredentialExpiredError(name, info.expiresAt);
+          }
+          return target.get(name);
+        };
+      }
+      // `target` as `this`: the vault keeps its state in private fields a proxy cannot reach.
+      const value = Reflect.get(target, prop, target);
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  });
+}

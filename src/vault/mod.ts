@@ -20,6 +20,7 @@ export { CREDENTIAL_NAME, Vault } from "./store.ts";
 export type { RekeyOptions, RekeyStep, VerifyReport } from "./store.ts";
 export {
   credentialWarnings,
+  enforcingExpiry,
   parsePeriodDays,
   parseWhen,
   requireCredential,

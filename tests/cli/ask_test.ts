@@ -143,3 +143,40 @@ Deno.test({
     await model.close();
   }
 });
+
+Deno.test("ask: an expired provider key is refused with the command that rotates it", async () => {
+  const model = fakeChat(() => ({ text: "should not be asked" }));
+  const dir = await Deno.makeTempDir();
+  const env = {
+    WIRKEN_DATA_DIR: dir,
+    WIRKEN_VAULT_BACKEND: "passphrase",
+    WIRKEN_VAULT_PASSPHRASE: "pw-expired-key",
+  };
+  try {
+    await Deno.writeTextFile(
+      join(dir, "config.json"),
+      JSON.stringify({
+        provider: {
+          kind: "custom",
+          model: "m",
+          baseUrl: model.baseUrl,
+          credential: "provider.custom.api_key",
+        },
+      }),
+    );
+    const { openVault } = await import("../../src/vault/mod.ts");
+    const { Secret } = await import("../../src/secret.ts");
+    const vault = await openVault({ dataDir: dir, env: new Map(Object.entries(env)) });
+    vault.set("provider.custom.api_key", new Secret("sk-old-key"), {
+      expiresAt: new Date(Date.now() - 1000),
+    });
+    vault.close();
+    const r = await ask(["hello"], env);
+    assertEquals(r.code, 1, r.stdout);
+    assertStringIncludes(r.stderr, 'Credential "provider.custom.api_key" expired');
+    assertStringIncludes(r.stderr, "wirken credentials rotate provider.custom.api_key");
+    assertEquals(model.requests.length, 0);
+  } finally {
+    await model.close();
+  }
+});
