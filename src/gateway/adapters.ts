@@ -11,6 +11,7 @@
 import type { AuditSink } from "../audit/types.ts";
 import type { DataPaths } from "../config/paths.ts";
 import type { Channel, Config } from "../config/schema.ts";
+import type { Attachment } from "../ipc/codec.ts";
 import { type InboundEvent, type IpcServer, startIpcServer } from "../ipc/server.ts";
 import type { ChannelLink, SessionHandle } from "../ipc/session.ts";
 import type { Logger } from "../log/logger.ts";
@@ -21,7 +22,7 @@ import { supervisedChannels, Supervisor } from "./supervisor.ts";
 
 /** The router's answer, reduced to what goes back to the chat. */
 export type InboundAnswer =
-  | { status: "answered"; text: string }
+  | { status: "answered"; text: string; attachments?: Attachment[] }
   | { status: "limited"; message: string }
   | { status: "failed"; message: string }
   | { status: "refused" };
@@ -97,7 +98,8 @@ export async function startAdapterHost(o: AdapterHostOptions): Promise<AdapterHo
       ? null
       : answer.message;
     if (text) {
-      const result = await event.reply({ text, replyToId: m.id });
+      const attachments = answer.status === "answered" ? answer.attachments : undefined;
+      const result = await event.reply({ text, replyToId: m.id, attachments });
       if (!result.ok) {
         log.warn("adapter could not deliver a reply", {
           channel: event.channel,

@@ -122,6 +122,7 @@ export async function dispatchFromAdapter(
           session: r.session,
           agent: r.agent,
         }),
+        attachments: core.outbox?.take(r.session) ?? [],
       };
     case "limited":
       return { status: "limited", message: r.message };

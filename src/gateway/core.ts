@@ -17,6 +17,7 @@ import type { DispatchOptions, DispatchResult, Inbound } from "../router/dispatc
 import type { McpService } from "../mcp/service.ts";
 import type { OpenedSkills } from "../skills/service.ts";
 import type { Tool } from "../tools/types.ts";
+import type { Outbox } from "../tools/send_file.ts";
 import type { ChatMessage } from "../providers/types.ts";
 import type { Vault } from "../vault/mod.ts";
 import { ApprovalHub } from "./approvals.ts";
@@ -48,6 +49,8 @@ export interface Core {
   approvals: ApprovalHub;
   permissions: PermissionStore;
   skills: OpenedSkills;
+  /** Files queued by `send_file`, by session; the channel bridge sends them with the answer. */
+  outbox?: Outbox;
   mcp: McpService | null;
   /** The sandbox `exec` runs in (`bwrap`, `docker`, `host`), or null when none works. */
   sandbox: string | null;
@@ -188,7 +191,12 @@ export async function startCore(o: CoreOptions): Promise<Core> {
     if (!g) wrapped.set(t, g = guard.guardTool(t, { scanner, audit, tracker }));
     return g;
   };
-  const tools = () => [...builtins, ...skills.tools, ...(mcp?.tools() ?? [])].map(guarded);
+  // Files the agent sends with `send_file` wait here until the gateway sends the answer.
+  const { Outbox, sendFileTool } = await import("../tools/send_file.ts");
+  const outbox = new Outbox();
+  const sendFile = sendFileTool(outbox);
+  const tools = () =>
+    [...builtins, sendFile, ...skills.tools, ...(mcp?.tools() ?? [])].map(guarded);
   const home = env.get("HOME") ?? "";
   const runtime = createAgentRuntime({
     config,
@@ -232,6 +240,7 @@ export async function startCore(o: CoreOptions): Promise<Core> {
     mcp,
     sandbox: sandbox.kind,
     tools,
+    outbox,
     guardReply: async (text, where) =>
       (await guard.guardEgressText({ scanner, audit }, text, {
         kind: "reply",

@@ -530,7 +530,7 @@ export async function startIpcServer(options: IpcServerOptions): Promise<IpcServ
         conversationId: handle.conversationId,
         text: message.text,
         replyToId: message.replyToId ?? "",
-        attachments: [],
+        attachments: message.attachments ?? [],
         editId: message.editId ?? "",
       }), outboundMs);
     } catch (e) {

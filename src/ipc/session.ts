@@ -13,6 +13,7 @@
  * @module
  */
 import type { Channel } from "../config/schema.ts";
+import type { Attachment } from "./codec.ts";
 
 declare const handleBrand: unique symbol;
 declare const keyBrand: unique symbol;
@@ -55,6 +56,8 @@ export interface OutboundMessage {
   replyToId?: string;
   /** Edit this earlier message instead of sending a new one (streaming). */
   editId?: string;
+  /** Files to send with the message (inline bytes; the adapter uploads them). */
+  attachments?: Attachment[];
 }
 
 /** What the adapter reports back for one outbound message. */

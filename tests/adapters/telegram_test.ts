@@ -345,3 +345,51 @@ Deno.test("telegram e2e: photo saved in the workspace; approval buttons work onl
     await model.close();
   }
 });
+
+Deno.test("telegram e2e: the agent sends a workspace file back (send_file, approved by the owner)", async () => {
+  const tg = fakeTelegram();
+  const model = fakeChat((n) =>
+    n === 0
+      ? { calls: [{ name: "send_file", args: { path: "report.txt" } }] }
+      : { text: "Here it is." }
+  );
+  const gw = await startChannelGateway({
+    channel: "telegram",
+    credentials: { "channel.telegram.token": tg.token },
+    allowFrom: [String(OWNER)],
+    modelUrl: model.baseUrl,
+    env: { TELEGRAM_API_ROOT: tg.url },
+  });
+  try {
+    await Deno.mkdir(`${gw.dataDir}/workspace/default`, { recursive: true });
+    await Deno.writeTextFile(`${gw.dataDir}/workspace/default/report.txt`, "quarterly numbers");
+    await waitConnected(gw.gateway, "telegram");
+    await waitFor(() => tg.polls() > 0, 20_000, "adapter polling the fake");
+    tg.push(dm(OWNER, "send me the report"));
+    const prompt = () => tg.sent("sendMessage").find((c) => c.params.reply_markup);
+    await waitFor(() => prompt() !== undefined, 20_000, "approval prompt");
+    const data = (prompt()!.params.reply_markup as {
+      inline_keyboard: { callback_data: string }[][];
+    }).inline_keyboard[0][0].callback_data;
+    tg.push({
+      callback_query: {
+        id: "cb1",
+        from: { id: OWNER, is_bot: false, first_name: "o" },
+        chat_instance: "c",
+        data,
+        message: { message_id: 1, date: 0, chat: { id: OWNER, type: "private" } },
+      },
+    });
+    await waitFor(() => tg.sent("sendDocument").length === 1, 20_000, "the file on Telegram");
+    const doc = tg.sent("sendDocument")[0].params;
+    assertEquals(doc.chat_id, String(OWNER));
+    // grammy uploads as multipart: `document` is "attach://<id>", the file is the part <id>.
+    const part = String(doc.document).replace("attach://", "");
+    assertEquals(doc[part], { fileName: "report.txt", size: 17 });
+    assert(tg.sent("sendMessage").some((c) => c.params.text === "Here it is."));
+  } finally {
+    await gw.close();
+    await tg.close();
+    await model.close();
+  }
+});
