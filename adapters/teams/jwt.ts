@@ -123,23 +123,27 @@ export class KeySet {
 /** What {@linkcode verifyToken} checks against. */
 export interface Expectations {
   appId: string;
-  /** The activity's `serviceUrl`; the token's `serviceurl` claim must equal it. */
-  serviceUrl: string;
-  /** The activity's `channelId` (e.g. `msteams`), checked against the key's endorsements. */
-  channelId: string;
   issuer?: string;
   now?: number;
 }
 
+/** A token whose signature, issuer, audience and validity held. */
+export interface VerifiedToken {
+  claims: Claims;
+  /** The signing key's endorsements (channel ids), when it lists any. */
+  endorsements?: string[];
+}
+
 /**
- * Verifies `authorization` (the whole header value) and returns the claims; throws
- * {@linkcode TokenRejected} with a loggable reason otherwise.
+ * Verifies `authorization` (the whole header value): everything that needs no activity, so it
+ * runs before the body is parsed. {@linkcode checkActivityBinding} then ties the token to the
+ * parsed activity. Throws {@linkcode TokenRejected} with a loggable reason.
  */
 export async function verifyToken(
   authorization: string | null,
   keys: KeySet,
   expect: Expectations,
-): Promise<Claims> {
+): Promise<VerifiedToken> {
   const m = /^Bearer ([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]*)$/.exec(
     authorization?.trim() ?? "",
   );
@@ -187,13 +191,24 @@ export async function verifyToken(
   if (c.nbf !== undefined && c.nbf * 1000 - CLOCK_SKEW_MS > now) {
     throw new TokenRejected("token not yet valid");
   }
-  if (jwk.endorsements && !jwk.endorsements.includes(expect.channelId)) {
+  return { claims: c, endorsements: jwk.endorsements };
+}
+
+/**
+ * The token must be for this activity: its `serviceurl` claim equals the activity's
+ * `serviceUrl` (where replies, with our token, will go), and a key that lists endorsements
+ * must be endorsed for the activity's channel (`msteams`).
+ */
+export function checkActivityBinding(
+  token: VerifiedToken,
+  activity: { serviceUrl: string; channelId: string },
+): void {
+  if (token.endorsements && !token.endorsements.includes(activity.channelId)) {
     throw new TokenRejected("key not endorsed for this channel");
   }
-  if (normalizeUrl(c.serviceurl ?? "") !== normalizeUrl(expect.serviceUrl)) {
+  if (normalizeUrl(token.claims.serviceurl ?? "") !== normalizeUrl(activity.serviceUrl)) {
     throw new TokenRejected("serviceurl claim does not match the activity");
   }
-  return c;
 }
 
 function normalizeUrl(u: string): string {

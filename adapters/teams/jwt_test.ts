@@ -41,7 +41,7 @@ const expect = {
 Deno.test("verifyToken accepts a good token; keys are cached, refreshed on a new kid", async () => {
   const s = await setup();
   const t1 = await signJwt(claims(), s.pair.privateKey, "k1");
-  assertEquals((await verifyToken(`Bearer ${t1}`, s.set, expect)).aud, "app");
+  assertEquals((await verifyToken(`Bearer ${t1}`, s.set, expect)).claims.aud, "app");
   await verifyToken(`Bearer ${t1}`, s.set, expect);
   assertEquals(s.fetches(), 2, "metadata + JWKS once");
   s.rotate("k2");

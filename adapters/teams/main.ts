@@ -28,7 +28,14 @@ import { chunkMarkdown } from "../shared/chunk.ts";
 import { type GroupMode, META, shouldAnswer } from "../shared/conventions.ts";
 import { withRetry } from "../shared/pacing.ts";
 import type { ChannelDriver, DriverContext } from "../shared/runtime.ts";
-import { BOT_FRAMEWORK_OPENID_URL, KeySet, TokenRejected, verifyToken } from "./jwt.ts";
+import {
+  BOT_FRAMEWORK_OPENID_URL,
+  checkActivityBinding,
+  KeySet,
+  TokenRejected,
+  type VerifiedToken,
+  verifyToken,
+} from "./jwt.ts";
 import { manifest } from "./manifest.ts";
 
 /** Largest activity accepted; Teams activities are a few kilobytes. */
@@ -293,6 +300,16 @@ export function createTeamsDriver(settings?: TeamsSettings): TeamsDriver {
     await c.sendInbound(message);
   }
 
+  function refuse(e: unknown): Response {
+    const reason = e instanceof TokenRejected ? e.message : "token check failed";
+    if (!(e instanceof TokenRejected)) {
+      ctx!.log.warn("could not load the Bot Framework signing keys", { error: String(e) });
+    }
+    // The body is unauthenticated input: never logged.
+    ctx!.log.warn("activity refused", { reason });
+    return new Response("unauthorized", { status: 401 });
+  }
+
   async function handle(req: Request): Promise<Response> {
     const url = new URL(req.url);
     if (url.pathname !== "/api/messages") return new Response("not found", { status: 404 });
@@ -307,42 +324,35 @@ export function createTeamsDriver(settings?: TeamsSettings): TeamsDriver {
       }
       return new Response("bad request", { status: 400 });
     }
-    // The token's serviceurl claim is compared with the activity's, so two fields are read
-    // before the full check; nothing else of the unauthenticated body is used.
-    let raw: unknown;
+    // The token first: nothing of the unauthenticated body is parsed before it holds.
+    let token: VerifiedToken;
     try {
-      raw = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(body));
-    } catch {
-      return new Response("unauthorized", { status: 401 });
-    }
-    const head = z.object({ serviceUrl: z.string().max(2048), channelId: z.string().max(64) })
-      .safeParse(raw);
-    try {
-      await verifyToken(req.headers.get("authorization"), keys, {
-        appId: creds!.appId,
-        serviceUrl: head.success ? head.data.serviceUrl : "\0",
-        channelId: head.success ? head.data.channelId : "\0",
-      });
+      token = await verifyToken(req.headers.get("authorization"), keys, { appId: creds!.appId });
     } catch (e) {
-      const reason = e instanceof TokenRejected ? e.message : "token check failed";
-      if (!(e instanceof TokenRejected)) {
-        ctx!.log.warn("could not load the Bot Framework signing keys", { error: String(e) });
-      }
-      // The body is unauthenticated input: never logged.
-      ctx!.log.warn("activity refused", { reason });
-      return new Response("unauthorized", { status: 401 });
+      return refuse(e);
     }
-    const parsed = ActivitySchema.safeParse(raw);
-    if (!parsed.success) return new Response("bad request", { status: 400 });
-    if (!serviceUrlAllowed(parsed.data.serviceUrl)) {
+    let activity: Activity;
+    try {
+      const parsed = ActivitySchema.safeParse(
+        JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(body)),
+      );
+      if (!parsed.success) return new Response("bad request", { status: 400 });
+      activity = parsed.data;
+    } catch {
+      return new Response("bad request", { status: 400 });
+    }
+    try {
+      checkActivityBinding(token, activity);
+    } catch (e) {
+      return refuse(e);
+    }
+    if (!serviceUrlAllowed(activity.serviceUrl)) {
       ctx!.log.warn("activity names a serviceUrl outside the allow-list; refused");
       return new Response("forbidden", { status: 403 });
     }
     // Acknowledge first: the connector retries slow bots, and a model turn is slow.
     setTimeout(() => {
-      handleActivity(parsed.data).catch((e) =>
-        ctx?.log.warn("activity failed", { error: String(e) })
-      );
+      handleActivity(activity).catch((e) => ctx?.log.warn("activity failed", { error: String(e) }));
     }, 0);
     return new Response(null, { status: 202 });
   }

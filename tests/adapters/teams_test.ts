@@ -79,6 +79,9 @@ Deno.test("teams: forged, expired and misaddressed tokens are refused; nothing r
     for (const [name, token] of cases) {
       assertEquals(await postActivity(t.endpoint, act, token), 401, name);
     }
+    // A valid token with an activity of a channel the key is not endorsed for.
+    const webchat = { ...act, channelId: "webchat" };
+    assertEquals(await postActivity(t.endpoint, webchat, await t.bf.sign(c())), 401, "endorsement");
     // A correctly signed token whose activity names a serviceUrl off the allow-list: our
     // token would be sent there, so it is refused too.
     const evil = "https://evil.example";
