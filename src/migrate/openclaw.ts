@@ -169,6 +169,15 @@ const PROVIDER_MAP: Readonly<Record<string, ProviderConfig["kind"]>> = {
 };
 
 /**
+ * Providers OpenClaw knows by name that speak the OpenAI format: wirken reaches them as `custom`
+ * with their public endpoint (a `models.providers` entry of the same name still wins).
+ */
+const OPENAI_COMPATIBLE: Readonly<Record<string, string>> = {
+  openrouter: "https://openrouter.ai/api/v1",
+  groq: "https://api.groq.com/openai/v1",
+};
+
+/**
  * Environment variables that hold a provider key, from the providers' own list (`KEY_ENV`), so
  * an OpenClaw `env.OPENAI_API_KEY` maps to the vault name wirken reads first. The first kind
  * listing a variable wins (`OPENAI_API_KEY` is OpenAI's before it is `custom`'s fallback).
@@ -665,6 +674,8 @@ function providerOf(
       return { kind: "custom", model: name, baseUrl: custom.data.baseUrl };
     }
   }
+  const known = OPENAI_COMPATIBLE[id];
+  if (known) return { kind: "custom", model: name, baseUrl: known };
   skip(
     `model ${model}`,
     `provider "${id}" has no wirken equivalent (${

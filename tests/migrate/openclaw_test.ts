@@ -9,7 +9,7 @@ import { tempDataDir, wirken } from "../cli/helpers.ts";
 import { parse } from "../../src/cli/parse.ts";
 import { rootCommand } from "../../src/cli/tree.ts";
 import { insideRoot } from "../../src/migrate/paths.ts";
-import type { MigrationPlan } from "../../src/migrate/openclaw.ts";
+import { type MigrationPlan, planOpenClawMigration } from "../../src/migrate/openclaw.ts";
 
 const FIXTURE = fileURLToPath(new URL("../fixtures/openclaw/", import.meta.url));
 
@@ -283,4 +283,53 @@ Deno.test("migrate: insideRoot keeps paths inside the OpenClaw folder", () => {
   assertEquals(insideRoot("/h/.openclaw", "a/../../x"), null);
   assertEquals(insideRoot("/h/.openclaw", "/etc"), null);
   assertEquals(insideRoot("/h/.openclaw", "~/Projects/skills"), null);
+});
+
+/** Plans a migration of an OpenClaw home holding only `config` (written as JSON5 text). */
+async function planFor(config: string) {
+  const home = await Deno.makeTempDir();
+  await Deno.writeTextFile(join(home, "openclaw.json"), config);
+  const noBins = { env: new Map<string, string>(), hasBin: () => false, os: "linux" };
+  return await planOpenClawMigration({
+    from: home,
+    dataDir: await tempDataDir(),
+    eligibility: noBins,
+  });
+}
+
+Deno.test("migrate: other OpenClaw layouts (legacy agent block, agents.entries, openrouter)", async () => {
+  // The legacy single-agent layout with a provider known by name (OpenAI-compatible).
+  const legacy = await planFor(
+    '{ agent: { model: "openrouter/anthropic/claude-sonnet-4-5" }, identity: { name: "Molty" } }',
+  );
+  assertEquals(legacy.nextConfig?.provider, {
+    kind: "custom",
+    model: "anthropic/claude-sonnet-4-5",
+    baseUrl: "https://openrouter.ai/api/v1",
+  });
+  assertEquals(legacy.nextConfig?.agents.find((a) => a.id === "default")?.name, "Molty");
+  assert(
+    legacy.plan.credentials.some((c) =>
+      c.command === "wirken credentials add provider.custom.api_key"
+    ),
+  );
+
+  // agents.entries (newer releases): the object key is the id; a binding routes to it.
+  const entries = await planFor(`{
+    agents: { defaults: { model: "ollama/qwen3" }, entries: { main: {}, ops: { name: "Ops" } } },
+    bindings: [{ agentId: "ops", match: { channel: "msteams", peer: { kind: "channel", id: 19 } } }],
+    channels: { msteams: { allowFrom: ["29:abc"] } },
+  }`);
+  const next = entries.nextConfig!;
+  assertEquals(next.provider, { kind: "ollama", model: "qwen3" });
+  assertEquals(next.agents.map((a) => a.id), ["default", "ops"]);
+  assertEquals(next.routes, [{ channel: "teams", conversation: "19", agent: "ops" }]);
+  assertEquals(next.channels.teams?.allowFrom, ["29:abc"]);
+  // Ollama needs no key, so no provider credential is asked for.
+  assertFalse(entries.plan.credentials.some((c) => c.command?.includes("provider.ollama")));
+
+  // An alias instead of provider/model is reported, not guessed.
+  const alias = await planFor('{ agents: { defaults: { model: "opus" } } }');
+  assertEquals(alias.nextConfig?.provider, undefined);
+  assert(alias.plan.skipped.some((s) => s.what === "model opus"));
 });
