@@ -148,6 +148,17 @@ Deno.test("teams: DM round trip via the connector; edits, split, typing; duplica
     await t.driver.onTyping!(m.conversationId);
     assertEquals(t.bf.calls.at(-1)!.body, { type: "typing" });
     assertEquals(t.bf.tokenRequests.length, 1, "the token is cached");
+    // A 502 is retried; a 401 drops the cached token and fetches a new one.
+    t.bf.failNext(1, 502);
+    assert((await out("after a 502")).ok);
+    t.bf.failNext(1, 401);
+    assert((await out("after a 401")).ok);
+    assertEquals(t.bf.calls.slice(-2).map((c) => c.body.text), ["after a 502", "after a 401"]);
+    assertEquals(t.bf.tokenRequests.length, 2, "a fresh token after the 401");
+    assert(
+      t.bf.calls.at(-1)!.authorization !== t.bf.calls[0].authorization,
+      "the new token is used",
+    );
   } finally {
     await t.close();
   }

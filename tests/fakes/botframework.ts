@@ -30,6 +30,8 @@ export interface FakeBotFramework {
   sign(claims: Record<string, unknown>, o?: SignOptions): Promise<string>;
   /** Valid claims for `appId` and this fake's serviceUrl. */
   claims(appId: string, overrides?: Record<string, unknown>): Record<string, unknown>;
+  /** The next `n` connector calls fail with HTTP `status` (retry tests). */
+  failNext(n: number, status: number): void;
   /** Serves bytes at `/files/<name>` (needs the bot's token). */
   addFile(name: string, data: Uint8Array, type: string): void;
   close(): Promise<void>;
@@ -89,6 +91,8 @@ export async function fakeBotFramework(
   const files = new Map<string, { data: Uint8Array; type: string }>();
   const issued = new Set<string>();
   let seq = 0;
+  let failures = 0;
+  let failStatus = 500;
   const server: Deno.HttpServer<Deno.NetAddr> = Deno.serve({
     hostname: "127.0.0.1",
     port: 0,
@@ -138,6 +142,11 @@ export async function fakeBotFramework(
     const m = /^\/v3\/conversations\/([^/]+)\/activities(?:\/([^/]+))?$/.exec(url.pathname);
     if (m) {
       if (!authorized) return Response.json({ error: "unauthorized" }, { status: 401 });
+      if (failures > 0) {
+        failures--;
+        await req.body?.cancel();
+        return Response.json({ error: "injected" }, { status: failStatus });
+      }
       const body = await req.json() as Record<string, unknown>;
       calls.push({
         method: req.method,
@@ -167,6 +176,10 @@ export async function fakeBotFramework(
       exp: Math.floor(Date.now() / 1000) + 3600,
       ...overrides,
     }),
+    failNext(n, status) {
+      failures = n;
+      failStatus = status;
+    },
     addFile(name, data, type) {
       files.set(name, { data, type });
     },
