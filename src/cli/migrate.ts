@@ -94,8 +94,17 @@ async function openclawBody(ctx: CommandContext): Promise<number> {
       }.`,
     );
   }
-  print(out.join("\n"));
+  print(clean(out.join("\n")));
   return 0;
+}
+
+/**
+ * Names in the plan come from an untrusted `openclaw.json` (agent ids, channel keys, skill
+ * folders): control characters are replaced so a crafted name cannot drive the terminal.
+ */
+function clean(text: string): string {
+  // deno-lint-ignore no-control-regex
+  return text.replace(/[\x00-\x08\x0b-\x1f\x7f-\x9f]/g, "?");
 }
 
 function indent(text: string): string {

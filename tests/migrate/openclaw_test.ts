@@ -333,3 +333,20 @@ Deno.test("migrate: other OpenClaw layouts (legacy agent block, agents.entries, 
   assertEquals(alias.nextConfig?.provider, undefined);
   assert(alias.plan.skipped.some((s) => s.what === "model opus"));
 });
+
+Deno.test("migrate openclaw: control characters from openclaw.json never reach the terminal", async () => {
+  const home = await Deno.makeTempDir();
+  await Deno.writeTextFile(
+    join(home, "openclaw.json"),
+    JSON.stringify({
+      agents: { list: [{ id: "main" }, { id: "\u001b]0;owned\u0007\u001b[2J" }] },
+      "\u001b[31mx": 1,
+    }),
+  );
+  const run = await wirken(["migrate", "openclaw", "--from", home, "--dry-run"], {
+    dataDir: await tempDataDir(),
+  });
+  assertEquals(run.code, 0, run.stderr);
+  assertFalse(run.stdout.includes("\u001b"), "an escape sequence reached stdout");
+  assertStringIncludes(run.stdout, "?]0;owned?");
+});
