@@ -98,6 +98,8 @@ export function createWhatsAppDriver(settings?: WhatsAppSettings): WhatsAppDrive
   const approvals = new ApprovalButtons();
   /** Last inbound time per conversation (wa_id), for the 24-hour window. */
   const lastInbound = new Map<string, number>();
+  /** The newest message id per conversation: the typing indicator is tied to one. */
+  const lastMessageId = new Map<string, string>();
   let resolvePort: (p: number) => void = () => {};
   const port = new Promise<number>((r) => (resolvePort = r));
 
@@ -142,6 +144,7 @@ export function createWhatsAppDriver(settings?: WhatsAppSettings): WhatsAppDrive
       return;
     }
     lastInbound.set(m.from, Math.max(lastInbound.get(m.from) ?? 0, Math.min(sentAt, Date.now())));
+    lastMessageId.set(m.from, m.id);
     const pressed = m.interactive?.button_reply?.id;
     if (pressed && approvals.click(pressed, m.from, m.from)) return;
     const metadata: Record<string, string> = { [META.reason]: "dm" };
@@ -332,6 +335,22 @@ export function createWhatsAppDriver(settings?: WhatsAppSettings): WhatsAppDrive
       } catch (e) {
         return { ok: false, messageId: "", error: e instanceof Error ? e.message : String(e) };
       }
+    },
+
+    async onTyping(conversationId: string): Promise<void> {
+      const messageId = lastMessageId.get(conversationId);
+      if (!ctx || !creds || !messageId || windowClosed(conversationId)) return;
+      // WhatsApp shows "typing..." as part of marking the user's message read.
+      await call(`${encodeURIComponent(creds.phoneNumberId)}/messages`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({
+          messaging_product: "whatsapp",
+          status: "read",
+          message_id: messageId,
+          typing_indicator: { type: "text" },
+        }),
+      }).catch(() => {});
     },
 
     async onApprovalRequest(request: ApprovalRequestFrame): Promise<ApprovalAnswer> {
