@@ -512,7 +512,13 @@ export async function setupE2e(o: E2eOptions = {}): Promise<E2e> {
     auditEvents() {
       const log = openAuditLog(join(data, "audit.db"));
       try {
-        return log.query({});
+        // query() returns 100 events unless told otherwise: page through all of them.
+        const all: AuditEvent[] = [];
+        for (;;) {
+          const page = log.query({ afterSeq: all.at(-1)?.seq ?? 0, limit: 5000 });
+          all.push(...page);
+          if (page.length < 5000) return all;
+        }
       } finally {
         log.close();
       }
