@@ -350,3 +350,25 @@ Deno.test("migrate openclaw: control characters from openclaw.json never reach t
   assertFalse(run.stdout.includes("\u001b"), "an escape sequence reached stdout");
   assertStringIncludes(run.stdout, "?]0;owned?");
 });
+
+Deno.test("migrate openclaw, then the printed `wirken channel add`: the imported allow-list stays", async () => {
+  const home = await hostileHome();
+  const dataDir = await tempDataDir();
+  const env = { WIRKEN_VAULT_BACKEND: "passphrase", WIRKEN_VAULT_PASSPHRASE: "migrate test pass" };
+  const run = await wirken(["migrate", "openclaw", "--from", home], { dataDir, env });
+  assertEquals(run.code, 0, run.stderr);
+  assertStringIncludes(run.stdout, "wirken channel add telegram");
+  const add = await wirken(["channel", "add", "telegram", "--skip-check", "--owner", "42"], {
+    dataDir,
+    env,
+    stdin: "123456:re-entered-by-the-user\n",
+  });
+  assertEquals(add.code, 0, add.stderr);
+  const config = JSON.parse(await Deno.readTextFile(join(dataDir, "config.json")));
+  assertEquals(config.channels.telegram.allowFrom, ["123456789", "42"]);
+  assertEquals(typeof config.channels.telegram.publicKey, "string");
+  // The imported route for the Telegram group is still there next to the channel-wide one.
+  assert(
+    config.routes.some((r: { conversation?: string }) => r.conversation === "-1001234567890"),
+  );
+});
