@@ -320,3 +320,54 @@ Deno.test("matrix e2e: supervisor-run adapter -> router -> fake model -> homeser
     await model.close();
   }
 });
+
+Deno.test("matrix e2e: a tool call waits for the owner's ✅ reaction, then runs", async () => {
+  const hs = fakeHomeserver({ userId: BOT, accessToken: TOKEN });
+  hs.addRoom(DM, [OWNER]);
+  const model = fakeChat((n) =>
+    n === 0
+      ? { calls: [{ name: "write_file", args: { path: "note.txt", content: "hi" } }] }
+      : { text: "Written." }
+  );
+  const gw = await startChannelGateway({
+    channel: "matrix",
+    credentials: CREDS,
+    allowFrom: [OWNER],
+    modelUrl: model.baseUrl,
+    env: { MATRIX_HOMESERVER_URL: hs.url },
+    config: { tools: { tiers: { write_file: 3 } } },
+  });
+  try {
+    await waitConnected(gw.gateway, "matrix");
+    await waitFor(() => hs.syncs > 1, 20_000, "the adapter's sync loop");
+    hs.push(DM, { sender: OWNER, ...text("write the note") });
+    const prompts = () =>
+      hs.sent.filter((s) =>
+        s.type === "m.room.message" && String(s.content.body).includes("React")
+      );
+    await waitFor(() => prompts().length === 1, 20_000, "the approval prompt");
+    await waitFor(() => hs.sent.filter((s) => s.type === "m.reaction").length === 2, 5000);
+    assertEquals(model.requests.length, 1, "the tool waits");
+    // A stranger's reaction decides nothing (the gateway asks again); the owner's does.
+    const react = (sender: string, eventId: string) =>
+      hs.push(DM, {
+        sender,
+        type: "m.reaction",
+        content: { "m.relates_to": { rel_type: "m.annotation", event_id: eventId, key: "✅" } },
+      });
+    react("@eve:fake.test", prompts()[0].eventId);
+    await waitFor(() => prompts().length === 2, 20_000, "asked again after the stranger");
+    assertEquals(model.requests.length, 1, "still waiting after the stranger's reaction");
+    react(OWNER, prompts()[1].eventId);
+    await waitFor(
+      () => hs.sent.some((s) => s.content.body === "Written."),
+      20_000,
+      "the answer after the approval",
+    );
+    assertEquals(await Deno.readTextFile(`${gw.dataDir}/workspace/default/note.txt`), "hi");
+  } finally {
+    await gw.close();
+    await hs.close();
+    await model.close();
+  }
+});
