@@ -143,3 +143,14 @@ Deno.test("docs: `wirken --help` ends by pointing at docs/, and the issue's page
     assert(info?.isFile, `docs/${page}.md is missing`);
   }
 });
+
+Deno.test("docs: architecture.md names every folder of src/ (a new room needs its line)", async () => {
+  const md = await Deno.readTextFile(join(ROOT, "docs", "architecture.md"));
+  const missing: string[] = [];
+  for await (const e of Deno.readDir(join(ROOT, "src"))) {
+    if (e.isDirectory && !md.includes(`[src/${e.name}/](../src/${e.name}/)`)) {
+      missing.push(`src/${e.name}/`);
+    }
+  }
+  assertEquals(missing, [], "add a row for each to the folder table in docs/architecture.md");
+});
