@@ -293,3 +293,57 @@ Deno.test("teams e2e: supervisor-run adapter -> router -> fake model -> connecto
     await model.close();
   }
 });
+
+Deno.test("teams e2e: a tool call waits for the owner's Approve card button, then runs", async () => {
+  const bf = await fakeBotFramework({ appId: APP_ID, appPassword: APP_PASSWORD });
+  const model = fakeChat((n) =>
+    n === 0
+      ? { calls: [{ name: "write_file", args: { path: "note.txt", content: "hi" } }] }
+      : { text: "Written." }
+  );
+  const port = freePort();
+  const gw = await startChannelGateway({
+    channel: "teams",
+    credentials: CREDS,
+    allowFrom: ["aad-ann"],
+    modelUrl: model.baseUrl,
+    env: {
+      TEAMS_SERVICE_URL: bf.url,
+      TEAMS_OPENID_URL: bf.openIdUrl,
+      TEAMS_AUTH_URL: bf.authUrl,
+      TEAMS_LISTEN_PORT: String(port),
+    },
+    config: { tools: { tiers: { write_file: 3 } } },
+  });
+  try {
+    await waitConnected(gw.gateway, "teams");
+    const endpoint = `http://127.0.0.1:${port}/api/messages`;
+    const post = async (a: Record<string, unknown>) =>
+      await postActivity(endpoint, a, await bf.sign(bf.claims(APP_ID))).catch(() => 0);
+    let status = 0;
+    for (let i = 0; i < 100 && status !== 202; i++) {
+      status = await post(messageActivity(bf.url, { id: "w1", from: "aad-ann", text: "write" }));
+      if (status !== 202) await new Promise((r) => setTimeout(r, 100));
+    }
+    assertEquals(status, 202);
+    type Card = { content: { actions: { title: string; data: { wirken: string } }[] } };
+    const cards = () => bf.calls.filter((c) => Array.isArray(c.body.attachments));
+    await waitFor(() => cards().length === 1, 20_000, "the approval card");
+    const approve = (cards()[0].body.attachments as Card[])[0].content.actions
+      .find((a) => a.title === "Approve")!.data;
+    assertEquals(model.requests.length, 1, "the tool waits");
+    await post(
+      messageActivity(bf.url, { id: "click1", from: "aad-ann", text: "", value: approve }),
+    );
+    await waitFor(
+      () => bf.calls.some((c) => c.body.text === "Written."),
+      20_000,
+      "the answer after the approval",
+    );
+    assertEquals(await Deno.readTextFile(`${gw.dataDir}/workspace/default/note.txt`), "hi");
+  } finally {
+    await gw.close();
+    await bf.close();
+    await model.close();
+  }
+});
