@@ -89,3 +89,44 @@ Deno.test("e2e approvals: a stranger in the group cannot approve the owner's pen
     sl.close();
   });
 });
+
+Deno.test("e2e approvals: a stranger pressing the approval button is refused; the prompt is shown again", async () => {
+  await withE2e({
+    script,
+    channels: { telegram: { mode: "held", allowFrom: ["alice"] } },
+  }, async (e) => {
+    await e.start();
+    // A button-capable adapter: first mallory presses "approve", then the owner "deny".
+    const presses = [
+      { approved: true, decidedBy: "mallory" },
+      { approved: false, decidedBy: "alice" },
+    ];
+    const tg = await connectPeer(
+      `${e.data}/sockets/gateway.sock`,
+      "telegram",
+      e.heldKeys.telegram!,
+      {
+        press: (n) => presses[n] ?? { approved: false, decidedBy: "" },
+      },
+    );
+    await tg.inbound({ conversationId: "group-2", isGroup: true, senderId: "alice", text: "go" });
+    await tg.waitOutbound((m) => m.text.includes("not allowed, so I stopped"), 20_000);
+    assertEquals(tg.approvalRequests.length, 2, "asked again after the stranger's press");
+    assertEquals(tg.approvalRequests.map((r) => r.conversationId), ["group-2", "group-2"]);
+    assertStringIncludes(tg.outbound.map((m) => m.text).join("\n"), "Only the owner");
+    const events = e.auditEvents();
+    assertEquals(
+      events.filter((ev) => ev.kind === "auth.failure" && ev.payload.approval).map((ev) => [
+        ev.actor,
+        ev.payload.reason,
+      ]),
+      [["mallory", "approval by a non-owner"]],
+    );
+    assert(!events.some((ev) => ev.kind === "tool.approved"), "nothing was approved");
+    assertEquals(
+      events.filter((ev) => ev.kind === "tool.denied" && ev.payload.approval).map((ev) => ev.actor),
+      ["alice"],
+    );
+    tg.close();
+  });
+});

@@ -24,6 +24,8 @@ export interface Peer {
   response: Extract<Frame, { type: "authResponse" }> | null;
   /** Outbound messages the gateway sent here (each acknowledged as delivered). */
   outbound: OutboundFields[];
+  /** Approval requests (button prompts) the gateway sent here. */
+  approvalRequests: Extract<Frame, { type: "approvalRequest" }>[];
   /** True once the gateway closed the connection. */
   readonly closed: boolean;
   /** Sends an inbound message (defaults fill the rest of the frame). */
@@ -51,6 +53,16 @@ export interface PeerOptions {
   claim?: string;
   /** Send this recorded response instead of signing the fresh challenge (a replay). */
   replay?: Extract<Frame, { type: "authResponse" }>;
+  /**
+   * A button-capable adapter: who pressed what for the n-th approval request (0-based).
+   * Absent: a text-only adapter, which answers every request at once with nobody.
+   */
+  press?: (n: number) =>
+    | { approved: boolean; decidedBy: string }
+    | Promise<{
+      approved: boolean;
+      decidedBy: string;
+    }>;
 }
 
 /** Connects to `socketPath` as `channel`'s adapter holding `seed`. */
@@ -109,12 +121,14 @@ export async function connectPeer(
             // A text-only adapter: it has no buttons, so it answers at once with nobody as
             // decider and the gateway sends the prompt as a text message instead.
             approvalRequests.push(f);
-            await writer.write({
-              type: "approvalDecision",
-              requestId: f.requestId,
-              approved: false,
-              decidedBy: "",
-            });
+            const n = approvalRequests.length - 1;
+            const press = o.press;
+            // Answered in the background: a button press may take a while (a human).
+            (async () => {
+              const a = press ? await press(n) : { approved: false, decidedBy: "" };
+              await writer.write({ type: "approvalDecision", requestId: f.requestId, ...a });
+            })().catch(() => {});
+            wake();
           } else if (f.type === "heartbeat") {
             await writer.write({ type: "heartbeat", seq: f.seq, sentAtMs: Date.now() });
           }
@@ -133,6 +147,7 @@ export async function connectPeer(
     auth,
     response,
     outbound,
+    approvalRequests,
     get closed() {
       return closed;
     },
