@@ -31,9 +31,24 @@ async function openclawBody(ctx: CommandContext): Promise<number> {
     eligibility: defaultEligibilityContext(),
   });
   const plan = prepared.plan;
-  const result = dryRun || plan.nothingToDo
-    ? { copiedSkills: [], configSaved: false }
-    : await applyOpenClawMigration(prepared, ctx.dataDir);
+  let result: { copiedSkills: string[]; configSaved: boolean } = {
+    copiedSkills: [],
+    configSaved: false,
+  };
+  if (!dryRun && !plan.nothingToDo) {
+    // Recorded like `wirken skills install`: each copied skill and the config change are in the
+    // audit log before they are written.
+    const [{ ensureDataDir }, { openAuditLog }] = await Promise.all([
+      import("../config/paths.ts"),
+      import("../audit/log.ts"),
+    ]);
+    const audit = openAuditLog((await ensureDataDir(ctx.dataDir)).auditDb);
+    try {
+      result = await applyOpenClawMigration(prepared, ctx.dataDir, audit);
+    } finally {
+      audit.close();
+    }
+  }
   if (ctx.json) {
     printJson({ dryRun, ...plan, result });
     return 0;

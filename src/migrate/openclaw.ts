@@ -20,6 +20,7 @@
  * @module
  */
 import JSON5 from "json5";
+import type { AuditSink } from "../audit/types.ts";
 import { WirkenError } from "../errors.ts";
 import { join } from "node:path";
 import { loadConfig, saveConfig } from "../config/load.ts";
@@ -539,18 +540,48 @@ export async function planOpenClawMigration(options: PlanOptions): Promise<Prepa
   return { plan, nextConfig: configChanged ? next : null, copies };
 }
 
-/** Writes what `prepared` plans: skills first (each atomically), then `config.json` once. */
+/**
+ * Writes what `prepared` plans: skills first (each atomically), then `config.json` once. With an
+ * audit sink, each skill is recorded as `skill.install` and the config as `config.change` before
+ * it is written, like every other install: a write that cannot be recorded does not happen.
+ */
 export async function applyOpenClawMigration(
   prepared: PreparedMigration,
   dataDir: string,
+  audit?: AuditSink,
 ): Promise<MigrationResult> {
   const paths = await ensureDataDir(dataDir);
   const copied: string[] = [];
+  const from = prepared.plan.from;
   for (const [name, files] of prepared.copies) {
+    const source = prepared.plan.skills.find((s) => s.name === name && s.action === "copy");
+    await audit?.append({
+      kind: "skill.install",
+      actor: "cli",
+      payload: {
+        name,
+        version: "openclaw",
+        source: `wirken migrate openclaw: ${join(from, source?.source ?? name)}`,
+        publisher: null,
+        fingerprint: null,
+        unsigned: true,
+        signatureProblem: "imported from OpenClaw; never marked signed (sign it to load it)",
+        files: files.files.size,
+        replaces: false,
+        approved: true,
+      },
+    });
     await writeSkill(paths.skills, name, files);
     copied.push(name);
   }
-  if (prepared.nextConfig) await saveConfig(paths.config, prepared.nextConfig);
+  if (prepared.nextConfig) {
+    await audit?.append({
+      kind: "config.change",
+      actor: "cli",
+      payload: { change: "migrate openclaw", from, changes: prepared.plan.configChanges },
+    });
+    await saveConfig(paths.config, prepared.nextConfig);
+  }
   return { copiedSkills: copied, configSaved: prepared.nextConfig !== null };
 }
 

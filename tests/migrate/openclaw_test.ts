@@ -9,6 +9,7 @@ import { tempDataDir, wirken } from "../cli/helpers.ts";
 import { parse } from "../../src/cli/parse.ts";
 import { rootCommand } from "../../src/cli/tree.ts";
 import { insideRoot } from "../../src/migrate/paths.ts";
+import { AUDIT_READ } from "../skills/audit_read.ts";
 import { type MigrationPlan, planOpenClawMigration } from "../../src/migrate/openclaw.ts";
 
 const FIXTURE = fileURLToPath(new URL("../fixtures/openclaw/", import.meta.url));
@@ -116,6 +117,16 @@ Deno.test("migrate openclaw: imports skills, agents, channels and routes; never 
   for (const name of ["linked", "leaky", "huge", "broken", "badname", "evil", "weather"]) {
     assertFalse(await exists(join(dataDir, "skills", name)), `${name} must not be copied`);
   }
+  // Audited like an install, before the write: every copied skill, unsigned, and the config.
+  const events = await AUDIT_READ(dataDir);
+  const installs = events.filter((e) => e.kind === "skill.install");
+  assertEquals(installs.map((e) => e.payload.name).sort(), [
+    "gh-review",
+    "needs-bin",
+    "signed-fake",
+  ]);
+  assert(installs.every((e) => e.payload.unsigned === true));
+  assert(events.some((e) => e.kind === "config.change" && e.payload.change === "migrate openclaw"));
   // Never marked signed: the signature file a skill brought is not copied.
   assertFalse(await exists(join(dataDir, "skills", "signed-fake", ".wirken-signature.json")));
 
@@ -193,12 +204,14 @@ Deno.test("migrate openclaw: imports skills, agents, channels and routes; never 
   }
   assertFalse(first.stdout.includes(CANARY) || first.stderr.includes(CANARY));
 
-  // Idempotent: a second run changes nothing and says so.
+  // Idempotent: a second run changes nothing and says so (and records nothing).
   const before = await Deno.readTextFile(join(dataDir, "config.json"));
+  const eventsBefore = (await AUDIT_READ(dataDir)).length;
   const second = await wirken(["migrate", "openclaw", "--from", home], { dataDir });
   assertEquals(second.code, 0, second.stderr);
   assertStringIncludes(second.stdout, "Nothing to do");
   assertEquals(await Deno.readTextFile(join(dataDir, "config.json")), before);
+  assertEquals((await AUDIT_READ(dataDir)).length, eventsBefore);
   assertFalse(second.stdout.includes(CANARY) || second.stderr.includes(CANARY));
 
   // Imported skills stay refused until signed (never marked signed).
