@@ -244,18 +244,21 @@ export function createDiscordDriver(): ChannelDriver {
       typing?.stop(m.conversationId);
       const channel = m.conversationId;
       const parts = m.text ? formatDiscord(m.text, manifest.limits.maxTextChars) : [];
+      let first = "";
+      let remaining = parts;
       if (m.editId) {
+        // A streamed preview becomes the answer's first part; the other parts follow it.
         await throttle.turn(m.editId);
         await rest.patch(`/channels/${channel}/messages/${m.editId}`, {
           body: { content: parts[0] ?? "…", allowed_mentions: { parse: [] } },
         });
-        return { ok: true, messageId: m.editId, error: "" };
+        first = m.editId;
+        remaining = parts.slice(1);
       }
-      let first = "";
-      for (const [i, content] of parts.entries()) {
+      for (const [i, content] of remaining.entries()) {
         const id = await post(channel, {
           content,
-          ...(i === 0 && /^\d+$/.test(m.replyToId)
+          ...(i === 0 && !m.editId && /^\d+$/.test(m.replyToId)
             ? { message_reference: { message_id: m.replyToId, fail_if_not_exists: false } }
             : {}),
         });

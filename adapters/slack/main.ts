@@ -260,17 +260,20 @@ export function createSlackDriver(): ChannelDriver {
       if (!client) return { ok: false, messageId: "", error: "the Slack adapter is not started" };
       const limit = Math.min(manifest.limits.maxTextChars, 4000);
       const parts = m.text ? formatSlack(m.text, limit) : [];
+      let first = "";
+      let rest = parts;
       if (m.editId) {
+        // A streamed preview becomes the answer's first part; the other parts follow it.
         await throttle.turn(m.editId);
         await client.chat.update({
           channel: splitConversation(m.conversationId).chat,
           ts: m.editId,
           text: parts[0] ?? "…",
         });
-        return { ok: true, messageId: m.editId, error: "" };
+        first = m.editId;
+        rest = parts.slice(1);
       }
-      let first = "";
-      for (const text of parts) {
+      for (const text of rest) {
         const ts = await post(m.conversationId, { text, mrkdwn: true });
         first ||= ts;
       }

@@ -352,17 +352,20 @@ export function createTelegramDriver(): ChannelDriver {
       const { chat, thread } = splitConversation(m.conversationId);
       const threadId = thread ? Number(thread) : undefined;
       const parts = m.text ? formatTelegram(m.text, manifest.limits.maxTextChars) : [];
+      let first = "";
+      let rest = parts;
       if (m.editId) {
+        // A streamed preview becomes the answer's first part; the other parts follow it.
         await throttle.turn(m.editId);
         await api.edit(chat, Number(m.editId), parts[0] ?? "…", { parse_mode: "HTML" });
-        return { ok: true, messageId: m.editId, error: "" };
+        first = m.editId;
+        rest = parts.slice(1);
       }
-      let first = "";
-      for (const [i, part] of parts.entries()) {
+      for (const [i, part] of rest.entries()) {
         const id = await sendHtml(chat, part, {
           message_thread_id: threadId,
           link_preview_options: { is_disabled: true },
-          ...(i === 0 && m.replyToId && /^\d+$/.test(m.replyToId)
+          ...(i === 0 && !m.editId && m.replyToId && /^\d+$/.test(m.replyToId)
             ? {
               reply_parameters: {
                 message_id: Number(m.replyToId),

@@ -17,14 +17,15 @@ import type { ChannelLink, SessionHandle } from "../ipc/session.ts";
 import type { Logger } from "../log/logger.ts";
 import type { CredentialStore } from "../vault/types.ts";
 import { StrangerAudit, withAttachments } from "./inbox.ts";
+import type { PreviewSink } from "./preview.ts";
 import { supervisorEnv } from "./channel_settings.ts";
 import { supervisedChannels, Supervisor } from "./supervisor.ts";
 
 /** The router's answer, reduced to what goes back to the chat. */
 export type InboundAnswer =
-  | { status: "answered"; text: string; attachments?: Attachment[] }
+  | { status: "answered"; text: string; attachments?: Attachment[]; editId?: string }
   | { status: "limited"; message: string }
-  | { status: "failed"; message: string }
+  | { status: "failed"; message: string; editId?: string }
   | { status: "refused" };
 
 /** Options of {@linkcode startAdapterHost}. */
@@ -42,6 +43,7 @@ export interface AdapterHostOptions {
   dispatch(
     message: { channel: string; conversation: string; sender: string; text: string },
     handle: SessionHandle,
+    preview?: PreviewSink,
   ): Promise<InboundAnswer>;
   verbose?: boolean;
   /** Start adapter processes (default true; false: socket only). */
@@ -88,7 +90,12 @@ export async function startAdapterHost(o: AdapterHostOptions): Promise<AdapterHo
     }
     // "typing..." while the agent works, only for senders it will answer.
     if (allowed) showTyping(event).catch(() => {});
-    const answer = await o.dispatch({ ...address, text: input }, event.handle);
+    // The preview message (streamed answers) is a reply to the question, edited as text comes.
+    const preview: PreviewSink = async (text, editId) => {
+      const r = await event.reply({ text, replyToId: m.id, editId });
+      return r.ok ? r.messageId : "";
+    };
+    const answer = await o.dispatch({ ...address, text: input }, event.handle, preview);
     if (answer.status === "refused") {
       strangers.refused(address.channel, m.senderId, m.conversationId);
     }
@@ -99,7 +106,10 @@ export async function startAdapterHost(o: AdapterHostOptions): Promise<AdapterHo
       : answer.message;
     if (text) {
       const attachments = answer.status === "answered" ? answer.attachments : undefined;
-      const result = await event.reply({ text, replyToId: m.id, attachments });
+      const editId = answer.status === "answered" || answer.status === "failed"
+        ? answer.editId
+        : undefined;
+      const result = await event.reply({ text, replyToId: m.id, attachments, editId });
       if (!result.ok) {
         log.warn("adapter could not deliver a reply", {
           channel: event.channel,

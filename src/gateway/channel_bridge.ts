@@ -9,6 +9,7 @@ import type { SessionHandle } from "../ipc/session.ts";
 import type { ApprovalAnswer as BrokerAnswer, ApprovalPrompt } from "../permissions/broker.ts";
 import type { AdapterHost, InboundAnswer } from "./adapters.ts";
 import type { Core } from "./core.ts";
+import { type PreviewSink, PreviewStreamer } from "./preview.ts";
 
 /** What {@linkcode ConversationPrompts} needs of the approval broker for button answers. */
 export interface ButtonDecider {
@@ -107,9 +108,16 @@ export async function dispatchFromAdapter(
   message: { channel: string; conversation: string; sender: string; text: string },
   handle: SessionHandle,
   prompts: ConversationPrompts,
+  preview?: PreviewSink,
 ): Promise<InboundAnswer> {
   prompts.remember(handle);
-  const r = await core.handle(message);
+  // Long answers are previewed by editing one message; the answer below replaces it.
+  const streamer = preview
+    ? new PreviewStreamer(preview, () => core.streamGuard({ channel: message.channel }))
+    : null;
+  const r = await core.handle(message, streamer ? { onEvent: (e) => streamer.event(e) } : {});
+  await streamer?.stop();
+  const editId = streamer?.messageId;
   switch (r.status) {
     case "approval":
       return { status: "answered", text: r.message };
@@ -123,11 +131,12 @@ export async function dispatchFromAdapter(
           agent: r.agent,
         }),
         attachments: core.outbox?.take(r.session) ?? [],
+        editId,
       };
     case "limited":
       return { status: "limited", message: r.message };
     case "failed":
-      return { status: "failed", message: r.fix ? `${r.message} ${r.fix}` : r.message };
+      return { status: "failed", message: r.fix ? `${r.message} ${r.fix}` : r.message, editId };
     case "refused":
       return { status: "refused" };
   }

@@ -190,7 +190,8 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
         audit: a.log,
         log,
         verbose: options.verbose,
-        dispatch: (message, handle) => dispatchFromAdapter(c, message, handle, prompts),
+        dispatch: (message, handle, preview) =>
+          dispatchFromAdapter(c, message, handle, prompts, preview),
       });
       adapters = host;
       // Adapters stop before the core and the audit log, which still take their last events.

@@ -393,3 +393,39 @@ Deno.test("telegram e2e: the agent sends a workspace file back (send_file, appro
     await model.close();
   }
 });
+
+Deno.test("telegram e2e: a slow answer streams into one message edited at a bounded rate", async () => {
+  const tg = fakeTelegram();
+  const answer = "The **answer** comes slowly, " + "word by word ".repeat(20) + "and ends here.";
+  const model = fakeChat(() => ({ text: answer, delayMs: 900 }));
+  const gw = await startChannelGateway({
+    channel: "telegram",
+    credentials: { "channel.telegram.token": tg.token },
+    allowFrom: [String(OWNER)],
+    modelUrl: model.baseUrl,
+    env: { TELEGRAM_API_ROOT: tg.url },
+  });
+  try {
+    await waitConnected(gw.gateway, "telegram");
+    await waitFor(() => tg.polls() > 0, 20_000, "adapter polling the fake");
+    tg.push(dm(OWNER, "take your time"));
+    await waitFor(
+      () => tg.sent("editMessageText").some((c) => String(c.params.text).endsWith("ends here.")),
+      20_000,
+      "the final edit",
+    );
+    const sends = tg.sent("sendMessage");
+    assertEquals(sends.length, 1, "one message, edited");
+    assert(String(sends[0].params.text).endsWith(" …"), "the first send is a preview");
+    const edits = tg.sent("editMessageText");
+    assert(edits.every((e) => String(e.params.message_id) === "5000"));
+    assertStringIncludes(String(edits.at(-1)!.params.text), "The <b>answer</b> comes slowly");
+    for (let i = 1; i < edits.length; i++) {
+      assert(edits[i].at - edits[i - 1].at >= 900, "edits are rate bounded");
+    }
+  } finally {
+    await gw.close();
+    await tg.close();
+    await model.close();
+  }
+});
