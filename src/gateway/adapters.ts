@@ -18,6 +18,7 @@ import type { Logger } from "../log/logger.ts";
 import type { CredentialStore } from "../vault/types.ts";
 import { StrangerAudit, withAttachments } from "./inbox.ts";
 import type { PreviewSink } from "./preview.ts";
+import { MANIFESTS } from "../../adapters/shared/manifests.ts";
 import { supervisorEnv } from "./channel_settings.ts";
 import { supervisedChannels, Supervisor } from "./supervisor.ts";
 
@@ -95,7 +96,13 @@ export async function startAdapterHost(o: AdapterHostOptions): Promise<AdapterHo
       const r = await event.reply({ text, replyToId: m.id, editId });
       return r.ok ? r.messageId : "";
     };
-    const answer = await o.dispatch({ ...address, text: input }, event.handle, preview);
+    // Only platforms that can edit a sent message get previews (not WhatsApp).
+    const canEdit = MANIFESTS[event.handle.channel].limits.supportsEdit;
+    const answer = await o.dispatch(
+      { ...address, text: input },
+      event.handle,
+      canEdit ? preview : undefined,
+    );
     if (answer.status === "refused") {
       strangers.refused(address.channel, m.senderId, m.conversationId);
     }
