@@ -156,6 +156,13 @@ Deno.test("e2e crash: kill -9 of an adapter mid-message: restarted, the gateway 
         delivered || log.includes("could not deliver a reply"),
         "the interrupted reply is delivered or reported",
       );
+      Deno.stderr.writeSync(
+        new TextEncoder().encode(
+          `adapter killed mid-message: reply ${
+            delivered ? "delivered after restart" : "reported failed"
+          }\n`,
+        ),
+      );
       // The gateway never noticed beyond that: a new message is answered.
       dc.dispatch("MESSAGE_CREATE", message({ author: owner, channel: dm, content: "again" }));
       await waitUntil(
