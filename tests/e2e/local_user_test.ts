@@ -106,6 +106,14 @@ Deno.test("e2e local user: ~/.wirken is private, the socket refuses other users,
       assertEquals((await Deno.stat(join(e.data, db))).mode! & 0o777, 0o600, db);
     }
 
+    // The login token is printed on the terminal only: no file in the data dir holds it.
+    const token = new URL(gw.loginUrl).searchParams.get("token")!;
+    for (const [path, info] of await tree(e.data)) {
+      if (!info.isFile || /vault\.(db|key)/.test(path)) continue;
+      const text = new TextDecoder("latin1").decode(await Deno.readFile(path));
+      assert(!text.includes(token), `the login token is written to ${path}`);
+    }
+
     // 2. Command lines are world-readable: none of the gateway's processes carries a secret.
     await waitUntil(() => dc.sessions() > 0, 25_000, "the discord adapter process up");
     const pids = await descendants(gw.pid);
