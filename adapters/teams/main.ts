@@ -15,7 +15,7 @@ import type { ApprovalRequestFrame, InboundInput } from "../../src/ipc/client.ts
 import type { Attachment, OutboundFields } from "../../src/ipc/codec.ts";
 import type { ApprovalAnswer, OutboundResult } from "../../src/ipc/session.ts";
 import type { Secret } from "../../src/secret.ts";
-import { BodyTooLarge, callJson, classifyHttp, readCappedBody } from "../part2/http.ts";
+import { BodyTooLarge, callJson, classifyHttp, HttpError, readCappedBody } from "../part2/http.ts";
 import { RecentIds } from "../part2/recent.ts";
 import { ApprovalButtons, approvalText, buttonData } from "../shared/approvals.ts";
 import {
@@ -197,7 +197,7 @@ export function createTeamsDriver(settings?: TeamsSettings): TeamsDriver {
       }, ctx?.signal), {
       classify: (e) => {
         // A 401 means the cached token went stale: drop it and try once more.
-        if (e instanceof Error && /^HTTP 401/.test(e.message)) {
+        if (e instanceof HttpError && e.status === 401) {
           token = null;
           return { retryable: true, afterMs: 0 };
         }
