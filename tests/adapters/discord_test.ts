@@ -271,3 +271,101 @@ Deno.test("discord e2e: supervisor-run adapter -> router -> fake model -> REST; 
     await model.close();
   }
 });
+
+Deno.test("discord e2e: image into the workspace; only the owner's button press runs the tool", async () => {
+  const dc = fakeDiscord();
+  const model = fakeChat((n) =>
+    n === 0
+      ? { text: "Nice image." }
+      : n === 1
+      ? { calls: [{ name: "write_file", args: { path: "note.txt", content: "hi" } }] }
+      : { text: "Written." }
+  );
+  const gw = await startChannelGateway({
+    channel: "discord",
+    credentials: { "channel.discord.token": dc.token },
+    allowFrom: [OWNER],
+    modelUrl: model.baseUrl,
+    env: { DISCORD_API_BASE: dc.apiBase },
+    config: { tools: { tiers: { write_file: 3 } } },
+  });
+  const workspace = `${gw.dataDir}/workspace/default`;
+  try {
+    await waitConnected(gw.gateway, "discord");
+    await waitFor(() => dc.sessions() > 0, 20_000, "adapter on the gateway");
+    const img = new Uint8Array([1, 2, 3]);
+    const url = dc.addFile("cat.png", img);
+    dc.dispatch(
+      "MESSAGE_CREATE",
+      message({
+        author: OWNER,
+        channel: DM,
+        content: "look",
+        attachments: [{ filename: "cat.png", size: 3, url, content_type: "image/png" }],
+      }),
+    );
+    await waitFor(() => model.requests.length >= 1, 20_000, "the model saw the image");
+    const saved = /inbox\/([\w.-]+)/.exec(JSON.stringify(model.requests[0]))?.[1];
+    assert(saved, "the agent was told where the file is");
+    await waitFor(() => dc.posted().length >= 1, 20_000, "answer");
+    assertEquals([...await Deno.readFile(`${workspace}/inbox/${saved}`)], [...img]);
+
+    dc.dispatch(
+      "MESSAGE_CREATE",
+      message({
+        author: OWNER,
+        channel: TEXT,
+        guild: GUILD,
+        content: `<@${dc.bot.id}> write the note`,
+        mentions: [dc.bot.id],
+      }),
+    );
+    const prompts = () => dc.posted().filter((p) => p.body.components);
+    await waitFor(() => prompts().length >= 1, 20_000, "approval prompt with buttons");
+    const click = (p: ReturnType<typeof prompts>[number], user: string) => {
+      const row = (p.body.components as { components: { custom_id: string }[] }[])[0];
+      dc.dispatch("INTERACTION_CREATE", {
+        id: snowflake(),
+        token: "itok",
+        type: 3,
+        channel_id: TEXT,
+        guild_id: GUILD,
+        data: { custom_id: row.components[0].custom_id, component_type: 2 },
+        member: { user: { id: user, username: "x", discriminator: "0" }, roles: [] },
+        application_id: dc.bot.id,
+        version: 1,
+        entitlements: [],
+        app_permissions: "0",
+        locale: "en-US",
+        authorizing_integration_owners: {},
+        channel: { id: TEXT, type: 0 },
+        message: {
+          id: snowflake(),
+          channel_id: TEXT,
+          content: "",
+          author: { id: dc.bot.id, username: "bot", bot: true, discriminator: "0" },
+          timestamp: new Date().toISOString(),
+          attachments: [],
+          embeds: [],
+          mentions: [],
+          components: [],
+          type: 0,
+        },
+      });
+    };
+    click(prompts()[0], "999999999999999999");
+    await waitFor(() => prompts().length >= 2, 20_000, "asked again after the stranger's press");
+    assertEquals(model.requests.length, 2, "the tool has not run");
+    click(prompts()[1], OWNER);
+    await waitFor(
+      () => dc.posted().some((p) => p.body.content === "Written."),
+      20_000,
+      "the turn finished after the owner's press",
+    );
+    assertEquals(await Deno.readTextFile(`${workspace}/note.txt`), "hi");
+  } finally {
+    await gw.close();
+    await dc.close();
+    await model.close();
+  }
+});

@@ -202,3 +202,84 @@ Deno.test("slack e2e: supervisor-run adapter -> router -> fake model -> Web API;
     await model.close();
   }
 });
+
+Deno.test("slack e2e: file into the workspace; only the owner's Block Kit press runs the tool", async () => {
+  const sl = fakeSlack();
+  const model = fakeChat((n) =>
+    n === 0
+      ? { text: "Got the file." }
+      : n === 1
+      ? { calls: [{ name: "write_file", args: { path: "note.txt", content: "hi" } }] }
+      : { text: "Written." }
+  );
+  const gw = await startChannelGateway({
+    channel: "slack",
+    credentials: {
+      "channel.slack.bot_token": sl.botToken,
+      "channel.slack.app_token": sl.appToken,
+    },
+    allowFrom: [OWNER],
+    modelUrl: model.baseUrl,
+    env: { SLACK_API_URL: sl.apiUrl },
+    config: { tools: { tiers: { write_file: 3 } } },
+  });
+  const workspace = `${gw.dataDir}/workspace/default`;
+  try {
+    await waitConnected(gw.gateway, "slack");
+    await waitFor(() => sl.sockets() > 0, 20_000, "adapter on Socket Mode");
+    await new Promise((r) => setTimeout(r, 200));
+    const bytes = new Uint8Array([4, 5, 6]);
+    const url = sl.addFile("doc.pdf", bytes);
+    sl.event(slackMessage({
+      user: OWNER,
+      channel: DM,
+      text: "read this",
+      files: [{
+        id: "F9",
+        name: "doc.pdf",
+        mimetype: "application/pdf",
+        size: 3,
+        url_private_download: url,
+      }],
+    }));
+    await waitFor(() => model.requests.length >= 1, 20_000, "the model saw the file");
+    const saved = /inbox\/([\w.-]+)/.exec(JSON.stringify(model.requests[0]))?.[1];
+    assert(saved, "the agent was told where the file is");
+    assertEquals([...await Deno.readFile(`${workspace}/inbox/${saved}`)], [...bytes]);
+
+    const asked = slackMessage({
+      user: OWNER,
+      channel: CHAN,
+      text: `<@${sl.botUser}> write the note`,
+      channelType: "channel",
+    });
+    sl.event(asked);
+    const prompts = () => sl.sent("chat.postMessage").filter((c) => c.args.blocks);
+    await waitFor(() => prompts().length >= 1, 20_000, "approval prompt with buttons");
+    const press = (p: ReturnType<typeof prompts>[number], user: string) => {
+      const el = (p.args.blocks as { elements?: { action_id: string; value: string }[] }[])[1]
+        .elements![0];
+      sl.interactive({
+        type: "block_actions",
+        user: { id: user },
+        channel: { id: CHAN },
+        message: { ts: slackTs(), thread_ts: String(asked.ts) },
+        actions: [{ action_id: el.action_id, value: el.value }],
+      });
+    };
+    press(prompts()[0], "USTRANGE");
+    await waitFor(() => prompts().length >= 2, 20_000, "asked again after the stranger's press");
+    assertEquals(model.requests.length, 2, "the tool has not run");
+    press(prompts()[1], OWNER);
+    await waitFor(
+      () => sl.sent("chat.postMessage").some((c) => c.args.text === "Written."),
+      20_000,
+      "the turn finished after the owner's press",
+    );
+    assertEquals(await Deno.readTextFile(`${workspace}/note.txt`), "hi");
+  } finally {
+    await gw.close();
+    await sl.close();
+    await model.close();
+  }
+});
