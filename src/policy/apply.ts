@@ -70,7 +70,10 @@ export function enforce(config: Config, policy: Policy): void {
   );
 }
 
-/** Human summary of what a policy enforces, for `wirken doctor` and `setup --org`. */
+/**
+ * Human summary of a policy, for `wirken doctor` and `setup --org`. Providers and channels are
+ * enforced (`violations`); the other sections are shown as not enforced yet, never implied.
+ */
 export function describePolicy(policy: Policy): string[] {
   const lines = [`${policy.org}, serial ${policy.serial}, issued ${policy.issuedAt}`];
   if (policy.providers) {
@@ -84,16 +87,24 @@ export function describePolicy(policy: Policy): string[] {
   if (policy.channels) lines.push(`channels: ${policy.channels.allowed.join(", ") || "none"}`);
   if (policy.tiers) {
     lines.push(
-      `tier floors: ${Object.entries(policy.tiers).map(([t, n]) => `${t}>=T${n}`).join(", ")}`,
+      `tier floors (not enforced yet): ${
+        Object.entries(policy.tiers).map(([t, n]) => `${t}>=T${n}`).join(", ")
+      }`,
     );
   }
-  if (policy.sandbox) lines.push(`sandbox required: ${policy.sandbox.required}`);
-  if (policy.skills) lines.push(`skill registries: ${policy.skills.registries.join(", ")}`);
+  if (policy.sandbox) lines.push(`sandbox required (not enforced yet): ${policy.sandbox.required}`);
+  if (policy.skills) {
+    lines.push(`skill registries (not enforced yet): ${policy.skills.registries.join(", ")}`);
+  }
   if (policy.siem) {
     lines.push(
-      `SIEM (cannot be removed): ${policy.siem.destinations.map((d) => d.name).join(", ")}`,
+      `SIEM destinations (not enforced yet): ${
+        policy.siem.destinations.map((d) => d.name).join(", ")
+      }`,
     );
   }
-  if (policy.audit) lines.push(`audit retention at least ${policy.audit.minRetentionDays} days`);
+  if (policy.audit) {
+    lines.push(`audit retention at least ${policy.audit.minRetentionDays} days (not enforced yet)`);
+  }
   return lines;
 }

@@ -9,7 +9,13 @@ import { join } from "node:path";
 import { basePolicy, fakeOrgServer, newOrgKey } from "../../tests/policy/fake_org.ts";
 import { parseConfig } from "../config/load.ts";
 import { InsecureUrlError } from "../net/secure_url.ts";
-import { enforce, PolicyViolationError, providerAllowed, violations } from "./apply.ts";
+import {
+  describePolicy,
+  enforce,
+  PolicyViolationError,
+  providerAllowed,
+  violations,
+} from "./apply.ts";
 import { fetchEnvelopeText, refreshPolicy } from "./refresh.ts";
 import { PolicyError } from "./signature.ts";
 
@@ -177,4 +183,15 @@ Deno.test("policy: local config enabling a forbidden provider or channel is refu
   assert(!e.message.includes("channel slack"));
   assert(providerAllowed(policy, "openai", "gpt-4o"));
   assert(!providerAllowed(policy, "openai", "gpt-4"));
+});
+
+Deno.test("policy: the summary says which sections are not enforced yet", () => {
+  const lines = describePolicy(basePolicy(1, {
+    providers: { allowed: [{ kind: "ollama" }] },
+    sandbox: { required: "bubblewrap" },
+    audit: { minRetentionDays: 365 },
+  }));
+  assert(lines.some((l) => l === "providers: ollama"));
+  assert(lines.some((l) => l.startsWith("sandbox required (not enforced yet)")));
+  assert(lines.some((l) => l.endsWith("(not enforced yet)") && l.includes("365 days")));
 });
