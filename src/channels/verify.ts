@@ -33,7 +33,12 @@ export interface VerifyOptions {
   timeoutMs?: number;
 }
 
-async function call(
+/**
+ * One request to a platform's API for a credential check: time-capped, a network failure
+ * becomes a {@linkcode ChannelCheckError}, the body is parsed as JSON when it is JSON (the
+ * caller's schema reports anything else). Shared by every channel's check.
+ */
+export async function call(
   o: VerifyOptions,
   platform: string,
   url: string,
@@ -47,7 +52,7 @@ async function call(
     });
   } catch (e) {
     throw new ChannelCheckError(
-      `Could not reach ${platform} to check the token: ${e instanceof Error ? e.message : e}`,
+      `Could not reach ${platform} to check the credentials: ${e instanceof Error ? e.message : e}`,
       { fix: "Check the network (or a proxy), then run the command again." },
     );
   }

@@ -16,7 +16,7 @@ import { z } from "zod";
 import type { Channel, Config } from "../config/schema.ts";
 import { requireSecureUrl } from "../net/secure_url.ts";
 import type { Secret } from "../secret.ts";
-import { type BotIdentity, ChannelCheckError, type VerifyOptions } from "./verify.ts";
+import { type BotIdentity, call, ChannelCheckError, type VerifyOptions } from "./verify.ts";
 
 /** The Matrix homeserver `channel add` checks against and records. */
 export function matrixHomeserver(env: { get(name: string): string | undefined }): string {
@@ -35,32 +35,6 @@ export function settingsFromEnv(
     return { homeserver: matrixHomeserver(env) };
   }
   return {};
-}
-
-async function call(
-  o: VerifyOptions,
-  platform: string,
-  url: string,
-  init: RequestInit,
-): Promise<{ status: number; body: unknown }> {
-  let res: Response;
-  try {
-    res = await (o.fetchFn ?? fetch)(url, {
-      ...init,
-      signal: AbortSignal.timeout(o.timeoutMs ?? 15_000),
-    });
-  } catch (e) {
-    throw new ChannelCheckError(
-      `Could not reach ${platform} to check the credentials: ${e instanceof Error ? e.message : e}`,
-      { fix: "Check the network (or a proxy), then run the command again." },
-    );
-  }
-  const text = await res.text();
-  let body: unknown = null;
-  try {
-    body = JSON.parse(text);
-  } catch { /* not JSON: the schema checks below report it */ }
-  return { status: res.status, body };
 }
 
 /** Checks the credentials of `channel`; see the module doc. */
