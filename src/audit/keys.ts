@@ -9,6 +9,7 @@
  *
  * @module
  */
+import { fromBase64, toBase64 } from "../encoding.ts";
 import * as ed from "@noble/ed25519";
 import { sha512 } from "@noble/hashes/sha2.js";
 import { Secret } from "../secret.ts";
@@ -26,20 +27,8 @@ export interface AuditSigner {
   sign(message: Uint8Array): string;
 }
 
-/** Base64 of bytes. */
-export function toBase64(bytes: Uint8Array): string {
-  let s = "";
-  for (const b of bytes) s += String.fromCharCode(b);
-  return btoa(s);
-}
-
-/** Bytes of base64 text; throws on malformed input. */
-export function fromBase64(text: string): Uint8Array {
-  const bin = atob(text);
-  const out = new Uint8Array(bin.length);
-  for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
-  return out;
-}
+/** Re-exported: the one base64 pair lives in `src/encoding.ts`. */
+export { fromBase64, toBase64 };
 
 /** Builds a signer from the vault value (a base64 32-byte seed). */
 export function signerFromSecret(key: Secret): AuditSigner {

@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { fromBase64 as decode, toBase64 } from "../encoding.ts";
 import { Secret } from "../secret.ts";
 import { IpcError } from "./errors.ts";
 
@@ -15,17 +16,13 @@ const PKCS8_PREFIX = Uint8Array.from(
   (h) => parseInt(h, 16),
 );
 
-/** Base64 of bytes. */
-export function toBase64(bytes: Uint8Array): string {
-  let s = "";
-  for (const b of bytes) s += String.fromCharCode(b);
-  return btoa(s);
-}
+/** Re-exported: the one base64 pair lives in `src/encoding.ts`. */
+export { toBase64 };
 
 /** Bytes of base64 text; throws {@linkcode IpcError} on invalid input. */
 export function fromBase64(text: string): Uint8Array {
   try {
-    return Uint8Array.from(atob(text), (c) => c.charCodeAt(0));
+    return decode(text);
   } catch {
     throw new IpcError("not valid base64");
   }

@@ -3,6 +3,7 @@
  *
  * @module
  */
+import { fromBase64, toBase64 } from "../encoding.ts";
 import { WirkenError } from "../errors.ts";
 import { type Envelope, EnvelopeSchema, type Policy, PolicySchema } from "./schema.ts";
 
@@ -11,19 +12,6 @@ export class PolicyError extends WirkenError {}
 
 /** Domain separation: a signature made for anything else never verifies as a policy. */
 const CONTEXT = new TextEncoder().encode("wirken-org-policy-v1\0");
-
-function b64decode(s: string): Uint8Array<ArrayBuffer> {
-  const bin = atob(s);
-  const out = new Uint8Array(bin.length);
-  for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
-  return out;
-}
-
-function b64encode(bytes: Uint8Array): string {
-  let bin = "";
-  for (const b of bytes) bin += String.fromCharCode(b);
-  return btoa(bin);
-}
 
 function signedBytes(payload: Uint8Array): Uint8Array<ArrayBuffer> {
   const out = new Uint8Array(CONTEXT.length + payload.length);
@@ -66,9 +54,9 @@ export async function verifyEnvelope(
   pinned: string,
   source: string,
 ): Promise<{ policy: Policy; fingerprint: string }> {
-  const publicKey = b64decode(envelope.publicKey);
-  const payload = b64decode(envelope.payload);
-  const signature = b64decode(envelope.signature);
+  const publicKey = fromBase64(envelope.publicKey);
+  const payload = fromBase64(envelope.payload);
+  const signature = fromBase64(envelope.signature);
   const fp = await fingerprint(publicKey);
   if (fp !== pinned) {
     throw new PolicyError(`The org policy from ${source} is signed by an unknown key (${fp}).`, {
@@ -127,8 +115,8 @@ export async function signPolicy(
   );
   return {
     format: "wirken-org-policy-v1",
-    publicKey: b64encode(publicKeyRaw),
-    payload: b64encode(payload),
-    signature: b64encode(sig),
+    publicKey: toBase64(publicKeyRaw),
+    payload: toBase64(payload),
+    signature: toBase64(sig),
   };
 }

@@ -12,6 +12,7 @@
  *
  * @module
  */
+import { fromBase64, toBase64 } from "../encoding.ts";
 import * as ed from "@noble/ed25519";
 import { sha256, sha512 } from "@noble/hashes/sha2.js";
 import { bytesToHex } from "@noble/hashes/utils.js";
@@ -64,20 +65,8 @@ export type VerifyResult =
     fingerprint?: string;
   };
 
-/** Base64 of bytes. */
-export function toBase64(bytes: Uint8Array): string {
-  let s = "";
-  for (const b of bytes) s += String.fromCharCode(b);
-  return btoa(s);
-}
-
-/** Bytes of base64 text; throws on malformed input. */
-export function fromBase64(text: string): Uint8Array {
-  const bin = atob(text);
-  const out = new Uint8Array(bin.length);
-  for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
-  return out;
-}
+/** Re-exported: the one base64 pair lives in `src/encoding.ts`. */
+export { fromBase64, toBase64 };
 
 /** A short, comparable fingerprint of a public key: `ed25519:` + 16 bytes of SHA-256, hex. */
 export function fingerprint(publicKeyB64: string): string {

@@ -8,6 +8,7 @@
  *
  * @module
  */
+import { fromBase64, toBase64 } from "../encoding.ts";
 import { xchacha20poly1305 } from "@noble/ciphers/chacha.js";
 
 /** Bytes of a master key. */
@@ -89,17 +90,5 @@ function checkKey(key: Uint8Array): void {
   }
 }
 
-/** Standard base64 of `bytes` (key files and keychain items store keys as text). */
-export function toBase64(bytes: Uint8Array): string {
-  let bin = "";
-  for (const b of bytes) bin += String.fromCharCode(b);
-  return btoa(bin);
-}
-
-/** Bytes of a standard base64 string; throws on malformed input. */
-export function fromBase64(text: string): Uint8Array {
-  const bin = atob(text.trim());
-  const out = new Uint8Array(bin.length);
-  for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
-  return out;
-}
+/** Re-exported: the one base64 pair lives in `src/encoding.ts`. */
+export { fromBase64, toBase64 };
