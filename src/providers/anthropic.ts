@@ -21,6 +21,7 @@ import {
   malformed,
   parseJson,
   type RequestInit2,
+  toolArguments,
   truncated,
 } from "./http.ts";
 import type { ChatEvent, ChatMessage, ChatRequest, Provider, StopReason } from "./types.ts";
@@ -82,16 +83,6 @@ const Event = z.discriminatedUnion("type", [
 
 const ModelList = z.object({ data: z.array(z.object({ id: z.string() })) });
 
-function parseInput(args: string): unknown {
-  try {
-    const v = JSON.parse(args || "{}");
-    return v && typeof v === "object" && !Array.isArray(v) ? v : {};
-  } catch {
-    // The agent already told the model its arguments were malformed; echo an empty input.
-    return {};
-  }
-}
-
 /** The `messages` array of a Messages request. */
 export function toAnthropicMessages(messages: readonly ChatMessage[]): Record<string, unknown>[] {
   const out: Record<string, unknown>[] = [];
@@ -101,7 +92,12 @@ export function toAnthropicMessages(messages: readonly ChatMessage[]): Record<st
       const content: Record<string, unknown>[] = [];
       if (m.content) content.push({ type: "text", text: m.content });
       for (const c of m.toolCalls ?? []) {
-        content.push({ type: "tool_use", id: c.id, name: c.name, input: parseInput(c.arguments) });
+        content.push({
+          type: "tool_use",
+          id: c.id,
+          name: c.name,
+          input: toolArguments(c.arguments),
+        });
       }
       // Anthropic refuses an empty assistant turn; an empty answer carries nothing anyway.
       if (content.length) out.push({ role: "assistant", content });
@@ -255,14 +251,12 @@ export function createAnthropicProvider(options: AnthropicOptions): Provider {
   }
 
   async function models(signal?: AbortSignal): Promise<string[]> {
-    const json = await http.json(() => ({
+    const list = await http.parsed(ModelList, () => ({
       url: joinUrl(baseUrl, "v1/models"),
       method: "GET",
       headers: headers(),
     }), signal);
-    const parsed = ModelList.safeParse(json);
-    if (!parsed.success) throw malformed(endpoint, parsed.error);
-    return parsed.data.data.map((m) => m.id).sort();
+    return list.data.map((m) => m.id).sort();
   }
 
   return {

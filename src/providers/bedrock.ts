@@ -27,6 +27,7 @@ import {
   malformed,
   parseJson,
   type RequestInit2,
+  toolArguments,
   truncated,
 } from "./http.ts";
 import type { ChatEvent, ChatMessage, ChatRequest, Provider, StopReason } from "./types.ts";
@@ -73,15 +74,6 @@ const ModelList = z.object({
   modelSummaries: z.array(z.object({ modelId: z.string() })).default([]),
 });
 
-function parseArgs(args: string): Record<string, unknown> {
-  try {
-    const v = JSON.parse(args || "{}");
-    return v && typeof v === "object" && !Array.isArray(v) ? v : {};
-  } catch {
-    return {};
-  }
-}
-
 /** The `messages` array of a Converse request. */
 export function toBedrockMessages(messages: readonly ChatMessage[]): Record<string, unknown>[] {
   const out: Record<string, unknown>[] = [];
@@ -91,7 +83,9 @@ export function toBedrockMessages(messages: readonly ChatMessage[]): Record<stri
       const content: Record<string, unknown>[] = [];
       if (m.content) content.push({ text: m.content });
       for (const c of m.toolCalls ?? []) {
-        content.push({ toolUse: { toolUseId: c.id, name: c.name, input: parseArgs(c.arguments) } });
+        content.push({
+          toolUse: { toolUseId: c.id, name: c.name, input: toolArguments(c.arguments) },
+        });
       }
       if (content.length) out.push({ role: "assistant", content });
     } else {

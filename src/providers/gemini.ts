@@ -26,6 +26,7 @@ import {
   malformed,
   parseJson,
   type RequestInit2,
+  toolArguments,
   truncated,
 } from "./http.ts";
 import type { ChatEvent, ChatMessage, ChatRequest, Provider, StopReason } from "./types.ts";
@@ -76,15 +77,6 @@ const ModelList = z.object({
 /** Prefix of locally generated call ids; never sent to Gemini as an id. */
 const LOCAL_ID = "gemini-call-";
 
-function parseArgs(args: string): Record<string, unknown> {
-  try {
-    const v = JSON.parse(args || "{}");
-    return v && typeof v === "object" && !Array.isArray(v) ? v : {};
-  } catch {
-    return {};
-  }
-}
-
 /** Removes JSON Schema keywords Gemini rejects (`$schema`), recursively harmless otherwise. */
 function geminiSchema(schema: Record<string, unknown>): Record<string, unknown> {
   const { $schema: _drop, ...rest } = schema;
@@ -100,7 +92,7 @@ export function toGeminiContents(messages: readonly ChatMessage[]): Record<strin
       const parts: Record<string, unknown>[] = [];
       if (m.content) parts.push({ text: m.content });
       for (const c of m.toolCalls ?? []) {
-        const fc: Record<string, unknown> = { name: c.name, args: parseArgs(c.arguments) };
+        const fc: Record<string, unknown> = { name: c.name, args: toolArguments(c.arguments) };
         if (!c.id.startsWith(LOCAL_ID)) fc.id = c.id;
         parts.push({
           functionCall: fc,
@@ -234,14 +226,12 @@ export function createGeminiProvider(options: GeminiOptions): Provider {
   }
 
   async function models(signal?: AbortSignal): Promise<string[]> {
-    const json = await http.json(() => ({
+    const list = await http.parsed(ModelList, () => ({
       url: joinUrl(baseUrl, "v1beta/models?pageSize=1000"),
       method: "GET",
       headers: headers(),
     }), signal);
-    const parsed = ModelList.safeParse(json);
-    if (!parsed.success) throw malformed(endpoint, parsed.error);
-    return parsed.data.models
+    return list.models
       .filter((m) =>
         !m.supportedGenerationMethods || m.supportedGenerationMethods.includes("generateContent")
       )

@@ -10,6 +10,7 @@
  * @module
  */
 import { createParser, type EventSourceMessage } from "eventsource-parser";
+import type { z } from "zod";
 import { InsecureUrlError, requireSecureUrl } from "../net/secure_url.ts";
 import { ProviderError } from "./errors.ts";
 import type { HealthStatus } from "./types.ts";
@@ -344,6 +345,17 @@ export class HttpClient {
     }
   }
 
+  /** Sends the request and validates its JSON body with `schema`; a mismatch is a malformed answer. */
+  async parsed<T>(
+    schema: z.ZodType<T>,
+    build: () => RequestInit2 | Promise<RequestInit2>,
+    signal?: AbortSignal,
+  ): Promise<T> {
+    const result = schema.safeParse(await this.json(build, signal));
+    if (!result.success) throw malformed(this.#endpoint, result.error);
+    return result.data;
+  }
+
   /** Sends a request and parses its JSON answer (for model lists and health checks). */
   async json(
     build: () => RequestInit2 | Promise<RequestInit2>,
@@ -485,5 +497,19 @@ export async function healthFromModels(
   } catch (e) {
     const message = e instanceof ProviderError ? e.message : `${name} health check failed.`;
     return { ok: false, message, latencyMs: Math.round(performance.now() - start) };
+  }
+}
+
+/**
+ * A tool call's argument string as the JSON object the wire formats want. The agent already
+ * told the model when its arguments were malformed, so anything that is not an object is sent
+ * as an empty input rather than failing the whole request.
+ */
+export function toolArguments(args: string): Record<string, unknown> {
+  try {
+    const v = JSON.parse(args || "{}");
+    return v && typeof v === "object" && !Array.isArray(v) ? v : {};
+  } catch {
+    return {};
   }
 }

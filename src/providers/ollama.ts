@@ -21,6 +21,7 @@ import {
   joinUrl,
   malformed,
   type RequestInit2,
+  toolArguments,
   truncated,
 } from "./http.ts";
 import type { ChatEvent, ChatMessage, ChatRequest, Provider, StopReason } from "./types.ts";
@@ -58,15 +59,6 @@ const Line = z.object({
 
 const Tags = z.object({ models: z.array(z.object({ name: z.string() })).default([]) });
 
-function parseArgs(args: string): Record<string, unknown> {
-  try {
-    const v = JSON.parse(args || "{}");
-    return v && typeof v === "object" && !Array.isArray(v) ? v : {};
-  } catch {
-    return {};
-  }
-}
-
 /** The `messages` array of an Ollama chat request. */
 export function toOllamaMessages(
   system: string | undefined,
@@ -80,7 +72,7 @@ export function toOllamaMessages(
       const msg: Record<string, unknown> = { role: "assistant", content: m.content };
       if (m.toolCalls?.length) {
         msg.tool_calls = m.toolCalls.map((c) => ({
-          function: { name: c.name, arguments: parseArgs(c.arguments) },
+          function: { name: c.name, arguments: toolArguments(c.arguments) },
         }));
       }
       out.push(msg);
@@ -182,14 +174,12 @@ export function createOllamaProvider(options: OllamaOptions = {}): Provider {
   }
 
   async function models(signal?: AbortSignal): Promise<string[]> {
-    const json = await http.json(() => ({
+    const list = await http.parsed(Tags, () => ({
       url: joinUrl(baseUrl, "api/tags"),
       method: "GET",
       headers: headers(),
     }), signal);
-    const parsed = Tags.safeParse(json);
-    if (!parsed.success) throw malformed(endpoint, parsed.error);
-    return parsed.data.models.map((m) => m.name).sort();
+    return list.models.map((m) => m.name).sort();
   }
 
   return {

@@ -230,14 +230,12 @@ export function createOpenAIProvider(options: OpenAIOptions = {}): Provider {
   }
 
   async function models(signal?: AbortSignal): Promise<string[]> {
-    const json = await http.json(() => ({
+    const list = await http.parsed(ModelList, () => ({
       url: joinUrl(baseUrl, "models"),
       method: "GET",
       headers: headers(),
     }), signal);
-    const parsed = ModelList.safeParse(json);
-    if (!parsed.success) throw malformed(endpoint, parsed.error);
-    return parsed.data.data.map((m) => m.id).sort();
+    return list.data.map((m) => m.id).sort();
   }
 
   return {

@@ -1,6 +1,11 @@
 import { assert, assertEquals, assertRejects } from "../assert.ts";
 import { ProviderError } from "../../src/providers/errors.ts";
-import { errorCode, errorFromStatus, retryAfterMs } from "../../src/providers/http.ts";
+import {
+  errorCode,
+  errorFromStatus,
+  retryAfterMs,
+  toolArguments,
+} from "../../src/providers/http.ts";
 import { startFakeServer } from "./fake_server.ts";
 import { collect, FAST } from "./harness.ts";
 import { openaiFixture } from "./openai_fixture.ts";
@@ -111,4 +116,24 @@ Deno.test("http: 403 says access, not a bad key; Ollama's 404 says to pull the m
     notFoundFix: "Pull the model first",
   });
   assertEquals(pull.fix, "Pull the model first");
+});
+
+Deno.test("http: a model list of the wrong shape is a protocol error, not a crash", async () => {
+  const server = startFakeServer();
+  try {
+    server.push({ status: 200, chunks: ['{"data":[{"name":"no id here"}]}'] });
+    const p = openaiFixture.make(server.url, FAST);
+    const e = await assertRejects(() => p.models(), ProviderError);
+    assertEquals(e.kind, "protocol");
+  } finally {
+    await server.close();
+  }
+});
+
+Deno.test("http: tool arguments that are not a JSON object are sent as an empty input", () => {
+  assertEquals(toolArguments('{"path":"a.txt"}'), { path: "a.txt" });
+  assertEquals(toolArguments(""), {});
+  assertEquals(toolArguments("[1,2]"), {});
+  assertEquals(toolArguments('"text"'), {});
+  assertEquals(toolArguments("{broken"), {});
 });
