@@ -1,7 +1,9 @@
 /**
  * One agent turn: assemble the context, stream the model's answer, run the tools it calls
  * (validated, audited, permitted), send the results back, and repeat until the model answers
- * or the round cap (at most 20) stops it with a clear message.
+ * or the round cap (at most 20) stops it with a clear message. The calls of one answer and of
+ * one turn are capped too: the excess is refused with a result telling the model why, and
+ * audited once per answer as `tool.limited`.
  *
  * Safety order for every tool call, none of which may be skipped:
  * 1. the tool must exist and its arguments must parse and match its zod schema (otherwise the
@@ -36,6 +38,12 @@ import {
 
 /** The hard ceiling of tool rounds in one turn, whatever the configuration says. */
 export const MAX_TOOL_ROUNDS = 20;
+
+/** Tool calls run from one model answer unless configured otherwise. */
+export const DEFAULT_TOOL_CALLS_PER_ROUND = 16;
+
+/** Tool calls run in one turn (all rounds together) unless configured otherwise. */
+export const DEFAULT_TOOL_CALLS_PER_TURN = 64;
 
 /** Largest tool output sent to the model; the rest is cut with a note. */
 export const MAX_TOOL_OUTPUT = 64 * 1024;
@@ -94,6 +102,13 @@ export interface TurnOptions {
   session: TurnSession;
   /** Rounds allowed (clamped to 1..{@linkcode MAX_TOOL_ROUNDS}; default the maximum). */
   maxToolRounds?: number;
+  /**
+   * Calls run from one model answer (default {@linkcode DEFAULT_TOOL_CALLS_PER_ROUND}); the
+   * rest of that answer's calls are refused with a result saying why.
+   */
+  maxToolCallsPerRound?: number;
+  /** Calls run in the whole turn (default {@linkcode DEFAULT_TOOL_CALLS_PER_TURN}). */
+  maxToolCallsPerTurn?: number;
   /** Extra system-prompt sections (e.g. the skills summary). */
   systemExtra?: readonly string[];
   signal?: AbortSignal;
@@ -149,6 +164,9 @@ export async function runTurn(o: TurnOptions): Promise<TurnResult> {
 
   let text = "";
   let rounds = 0;
+  const perRound = Math.max(1, o.maxToolCallsPerRound ?? DEFAULT_TOOL_CALLS_PER_ROUND);
+  const perTurn = Math.max(1, o.maxToolCallsPerTurn ?? DEFAULT_TOOL_CALLS_PER_TURN);
+  let callsRun = 0;
   const usage = { inputTokens: 0, outputTokens: 0 };
 
   while (true) {
@@ -192,11 +210,52 @@ export async function runTurn(o: TurnOptions): Promise<TurnResult> {
 
     await push({ role: "assistant", content: answer, toolCalls: calls });
     const results: ToolResultPart[] = [];
-    for (const call of calls) {
+    const refused: ToolCall[] = [];
+    let limit: "round" | "turn" | undefined;
+    for (const [i, call] of calls.entries()) {
       o.onEvent?.({ type: "tool_call", call });
-      const result = await runCall(call, byName, o, signal);
+      let result: ToolResultPart;
+      if (i >= perRound || callsRun >= perTurn) {
+        // Every call still gets a result (providers reject a call without one), but a model
+        // answering with hundreds of calls cannot make hundreds of things happen.
+        limit ??= i >= perRound ? "round" : "turn";
+        refused.push(call);
+        result = {
+          callId: call.id,
+          name: call.name,
+          content: i >= perRound
+            ? `Not run: at most ${perRound} tool calls are run from one answer, and this was ` +
+              `call ${i + 1} of ${calls.length}. Wait for these results, then call again ` +
+              `only if still needed.`
+            : `Not run: this turn already ran its limit of ${perTurn} tool calls. Answer ` +
+              `with what you have, and tell the user to ask again to continue.`,
+          isError: true,
+        };
+      } else {
+        callsRun++;
+        result = await runCall(call, byName, o, signal);
+      }
       results.push(result);
       o.onEvent?.({ type: "tool_result", result });
+    }
+    if (refused.length > 0) {
+      // One event per answer, not per refused call: a flood of calls must not become a flood
+      // of durable audit writes.
+      await o.audit.append({
+        session: o.session.id,
+        agent: o.agent.id,
+        channel: o.session.channel,
+        actor: o.session.sender,
+        kind: "tool.limited",
+        payload: {
+          limit,
+          perRound,
+          perTurn,
+          calls: calls.length,
+          refused: refused.length,
+          tools: [...new Set(refused.map((c) => c.name))].slice(0, 20),
+        },
+      }).catch(() => {});
     }
     await push({ role: "tool", results });
     rounds++;

@@ -15,6 +15,8 @@ export const AUDIT_KINDS = [
   "tool.executed",
   "tool.result",
   "tool.error",
+  "tool.limited",
+  "tool.interrupted",
   "auth.success",
   "auth.failure",
   "adapter.start",

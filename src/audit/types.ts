@@ -15,6 +15,8 @@ export type AuditKind =
   | "tool.executed"
   | "tool.result"
   | "tool.error"
+  | "tool.limited"
+  | "tool.interrupted"
   | "auth.success"
   | "auth.failure"
   | "adapter.start"

@@ -11,7 +11,7 @@ import type { AuditLog } from "../audit/log.ts";
 import type { AuditKind } from "../audit/types.ts";
 
 const KINDS_HELP =
-  "message.in, message.out, tool.requested|approved|denied|executed|result|error, auth.success|failure, adapter.start|crash, config.change, credential.access, skill.install, policy.refresh, leak.blocked, audit.checkpoint, schedule.run, model.failover|usage, budget.refused";
+  "message.in, message.out, tool.requested|approved|denied|executed|result|error|limited|interrupted, auth.success|failure, adapter.start|crash, config.change, credential.access, skill.install, policy.refresh, leak.blocked, audit.checkpoint, schedule.run, model.failover|usage, budget.refused";
 
 async function auditPath(ctx: CommandContext): Promise<string | null> {
   const { dataPaths } = await import("../config/paths.ts");

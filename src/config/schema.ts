@@ -114,6 +114,12 @@ export const LimitsSchema = z.strictObject({
   toolRoundsPerTurn: z.number().int().min(1).max(20).default(20).describe(
     "Tool-call rounds the agent may take in one turn (never above 20).",
   ),
+  toolCallsPerRound: z.number().int().min(1).max(64).default(16).describe(
+    "Tool calls run from one model answer; the rest are refused and the model told why.",
+  ),
+  toolCallsPerTurn: z.number().int().min(1).max(256).default(64).describe(
+    "Tool calls run in one turn, all rounds together; later calls are refused.",
+  ),
   execTimeoutSeconds: z.number().int().min(1).max(300).default(300).describe(
     "Wall-clock limit of one shell command.",
   ),

@@ -286,6 +286,8 @@ export async function dispatch(
         permit: deps.permit,
         session: { id: session.id, channel: msg.channel, sender: msg.sender },
         maxToolRounds: config.limits.toolRoundsPerTurn,
+        maxToolCallsPerRound: config.limits.toolCallsPerRound,
+        maxToolCallsPerTurn: config.limits.toolCallsPerTurn,
         systemExtra: deps.systemExtra,
         signal: opts.signal,
         onEvent: opts.onEvent,

@@ -236,3 +236,52 @@ Deno.test("trimHistory: never starts with a tool result or an assistant turn", (
   // The newest message survives even alone over budget.
   assertEquals(trimHistory([{ role: "user", content: "z".repeat(1000) }], 1).length, 1);
 });
+
+Deno.test("agent: one answer with 500 calls runs only the per-answer cap; the rest are refused and audited once", async () => {
+  const many = Array.from(
+    { length: 500 },
+    (_, i) => call(`m${i}`, "get_weather", { city: `C${i}` }),
+  );
+  const { log, provider, audit, opts } = setup([answer("", ...many), answer("done")]);
+  const r = await runTurn({ ...opts, maxToolCallsPerRound: 16 });
+  assertEquals(r.text, "done");
+  assertEquals(log.filter((l) => l.startsWith("run:")).length, 16);
+  assertEquals(audit.events.filter((e) => e.kind === "tool.requested").length, 16);
+  const limited = audit.events.filter((e) => e.kind === "tool.limited");
+  assertEquals(limited.length, 1);
+  assertEquals(limited[0].payload?.refused, 484);
+  assertEquals(limited[0].payload?.limit, "round");
+  assertEquals(limited[0].payload?.tools, ["get_weather"]);
+  // Every call has a result (providers reject one without), the excess says why it did not run.
+  const results = provider.requests[1].messages.at(-1);
+  assert(results?.role === "tool");
+  assertEquals(results.results.length, 500);
+  assertEquals(results.results[15].content, "C15: 18°C");
+  assertEquals(results.results[16].isError, true);
+  assertStringIncludes(results.results[16].content, "at most 16 tool calls");
+  assertEquals(results.results.map((x) => x.callId), many.map((c) => c.id));
+});
+
+Deno.test("agent: the default per-answer cap is 16, and the per-turn cap counts every round", async () => {
+  const wide = (n: number) =>
+    answer(
+      "",
+      ...Array.from({ length: 20 }, (_, i) => call(`r${n}c${i}`, "get_weather", { city: "X" })),
+    );
+  const { log, audit, opts } = setup([]);
+  const provider = new ScriptedProvider([], (n) => n < 3 ? wide(n) : answer("enough"));
+  const r = await runTurn({ ...opts, provider, maxToolCallsPerTurn: 40 });
+  assertEquals(r.text, "enough");
+  // 16 + 16 + 8: the third round meets the turn's cap of 40 half-way.
+  assertEquals(log.filter((l) => l.startsWith("run:")).length, 40);
+  const limited = audit.events.filter((e) => e.kind === "tool.limited");
+  assertEquals(limited.map((e) => [e.payload?.limit, e.payload?.refused]), [
+    ["round", 4],
+    ["round", 4],
+    ["turn", 12],
+  ]);
+  const third = provider.requests[3].messages.at(-1);
+  assert(third?.role === "tool");
+  assertStringIncludes(third.results[8].content, "limit of 40 tool calls");
+  assertStringIncludes(third.results[16].content, "at most 16 tool calls");
+});

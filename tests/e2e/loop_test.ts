@@ -45,3 +45,27 @@ Deno.test("e2e loops: a round cap above 20 is refused at start", async () => {
     await Deno.writeTextFile(path, JSON.stringify(config));
   });
 });
+
+Deno.test("e2e loops: a model answering with 500 tool calls gets 16 run, the rest refused with the reason", async () => {
+  await withE2e({
+    script: (n) =>
+      n === 0
+        ? { calls: Array.from({ length: 500 }, () => ({ name: "list_dir", args: { path: "." } })) }
+        : { text: "listed" },
+  }, async (e) => {
+    await e.start();
+    const chat = await e.webchat();
+    const out = await e.turn(chat, "list everything", () => "deny", 30_000);
+    await chat.close();
+    assertEquals(out.text, "listed");
+    const events = e.auditEvents();
+    assertEquals(events.filter((ev) => ev.kind === "tool.requested").length, 16);
+    const limited = events.filter((ev) => ev.kind === "tool.limited");
+    assertEquals(limited.map((ev) => ev.payload.refused), [484]);
+    // The model got an answer for every call it made: 16 results and 484 refusals with reasons.
+    const tools = (e.model.requests[1].messages as { role: string; content?: unknown }[])
+      .filter((m) => m.role === "tool").map((m) => String(m.content));
+    assertEquals(tools.length, 500);
+    assertEquals(tools.filter((t) => t.includes("Not run: at most 16 tool calls")).length, 484);
+  });
+});
