@@ -73,7 +73,12 @@ async function runAsk(ctx: CommandContext): Promise<number> {
   ]);
   const paths = await ensureDataDir(ctx.dataDir);
   const override = overrideFrom(ctx);
-  const config = await applyOverride(await loadConfig(paths.config), override);
+  let config = await applyOverride(await loadConfig(paths.config), override);
+  // The org policy binds `ask` exactly as it binds `wirken run`: no side door around it.
+  const followed = config.org
+    ? await (await import("../policy/follow.ts")).followOrgPolicy(config, paths)
+    : null;
+  if (followed) config = followed.config;
   const agentFlag = typeof ctx.flags.agent === "string" ? ctx.flags.agent : undefined;
 
   // Before any vault exists, keys come from the environment, so a first try needs no setup.
@@ -100,7 +105,15 @@ async function runAsk(ctx: CommandContext): Promise<number> {
   const { startCore } = await import("../gateway/core.ts");
   let core: Core;
   try {
-    core = await startCore({ config, paths, vault, audit, log: ctx.log, env: ctx.env });
+    core = await startCore({
+      config,
+      paths,
+      vault,
+      audit,
+      log: ctx.log,
+      env: ctx.env,
+      limits: followed?.limits,
+    });
   } catch (e) {
     audit.close();
     vault?.close();

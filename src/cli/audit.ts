@@ -217,13 +217,27 @@ async function pruneCommand(ctx: CommandContext): Promise<number> {
   const { UsageError } = await import("../errors.ts");
   const { loadConfig } = await import("../config/load.ts");
   const { dataPaths } = await import("../config/paths.ts");
-  const config = await loadConfig(dataPaths(ctx.dataDir).config);
+  let config = await loadConfig(dataPaths(ctx.dataDir).config);
+  // Under an org policy, retention has a floor and its SIEM destinations hold events too.
+  const { cachedOrgPolicy } = await import("../policy/follow.ts");
+  const policy = await cachedOrgPolicy(config, dataPaths(ctx.dataDir));
+  if (policy) config = (await import("../policy/effective.ts")).applyPolicy(config, policy).config;
   const daysText = str(ctx.flags["older-than"]);
   const retentionDays = daysText ? Number(daysText.replace(/d$/, "")) : config.audit.retentionDays;
   if (!Number.isInteger(retentionDays) || retentionDays < 1) {
     throw new UsageError(
       `--older-than ${daysText} is not a number of days.`,
       "Give whole days, e.g. --older-than 90.",
+    );
+  }
+  const minDays = policy?.audit?.minRetentionDays;
+  if (minDays !== undefined && retentionDays < minDays) {
+    const { PolicyViolationError } = await import("../policy/apply.ts");
+    throw new PolicyViolationError(
+      `${policy?.org} keeps audit events at least ${minDays} days${
+        policy?.audit?.reason ? ` (policy: ${policy.audit.reason})` : ""
+      }; --older-than ${retentionDays} would delete younger ones. Nothing was pruned.`,
+      { fix: `Give --older-than ${minDays} or more.` },
     );
   }
   const path = await auditPath(ctx);

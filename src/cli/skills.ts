@@ -142,6 +142,18 @@ async function trustedOf(config: Config) {
   return trustedKeysFrom(config.skills);
 }
 
+/** The org policy's skill limit (from the verified cache), when this install follows one. */
+async function skillPolicyFor(ctx: CommandContext, config: Config) {
+  if (!config.org) return undefined;
+  const [{ cachedOrgPolicy }, { skillPolicyOf }, { dataPaths }] = await Promise.all([
+    import("../policy/follow.ts"),
+    import("../policy/effective.ts"),
+    import("../config/paths.ts"),
+  ]);
+  const policy = await cachedOrgPolicy(config, dataPaths(ctx.dataDir));
+  return policy ? skillPolicyOf(config, policy) : undefined;
+}
+
 async function eligibilityOf(ctx: CommandContext, config: Config) {
   const { currentOs, pathBinLookup } = await import("../skills/eligibility.ts");
   return {
@@ -217,6 +229,7 @@ async function listBody(ctx: CommandContext): Promise<number> {
       trusted: await trustedOf(config),
       allowUnsigned: config.skills.allowUnsigned,
       eligibility: await eligibilityOf(ctx, config),
+      policy: await skillPolicyFor(ctx, config),
     },
   );
   if (ctx.json) {
@@ -289,6 +302,7 @@ async function installBody(ctx: CommandContext): Promise<number> {
       skillsDir: paths.skills,
       trusted: await trustedOf(config),
       allowUnsigned,
+      policy: await skillPolicyFor(ctx, config),
       replace: ctx.flags.replace === true,
       actor: "cli",
       audit,

@@ -257,19 +257,25 @@ export async function checkPolicy(
   config: Config | undefined,
 ): Promise<CheckResult[]> {
   if (!config?.org) return [];
-  const [{ refreshPolicy }, { describePolicy, violations }] = await Promise.all([
+  const [{ refreshPolicy }, { describePolicy, violations }, { applyPolicy }] = await Promise.all([
     import("../policy/refresh.ts"),
     import("../policy/apply.ts"),
+    import("../policy/effective.ts"),
   ]);
   try {
     const r = await refreshPolicy(config.org, dataPaths(root).orgPolicy);
     const broken = violations(config, r.policy);
+    // Local values the policy overrides (e.g. a shorter audit retention) are shown, not hidden.
+    const adjusted = applyPolicy(config, r.policy).adjustments;
     return [{
       check: "org policy",
       status: broken.length ? "fail" : r.warning ? "warn" : "ok",
-      detail: [...describePolicy(r.policy), ...(r.warning ? [r.warning] : []), ...broken].join(
-        "; ",
-      ),
+      detail: [
+        ...describePolicy(r.policy),
+        ...(r.warning ? [r.warning] : []),
+        ...adjusted,
+        ...broken,
+      ].join("; "),
       fix: broken.length
         ? "Change config.json to stay within the policy."
         : r.warning

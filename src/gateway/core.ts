@@ -21,6 +21,7 @@ import type { Outbox } from "../tools/send_file.ts";
 import type { ChatMessage } from "../providers/types.ts";
 import type { Vault } from "../vault/mod.ts";
 import { ApprovalHub } from "./approvals.ts";
+import type { OrgLimits } from "../policy/effective.ts";
 
 /** What {@linkcode startCore} needs. */
 export interface CoreOptions {
@@ -33,6 +34,8 @@ export interface CoreOptions {
   env: { get(name: string): string | undefined };
   /** Start MCP servers (the gateway does; a one-shot `ask` may skip them). Default true. */
   mcp?: boolean;
+  /** What the org policy imposes beyond config values (required sandbox, skill registries). */
+  limits?: OrgLimits;
 }
 
 /** The outcome of a message: an approval answer, or what the router did. */
@@ -138,7 +141,8 @@ export async function startCore(o: CoreOptions): Promise<Core> {
   setLogTextRedactor(scanner);
   const tracker = new guard.UntrustedTracker({ audit });
   const permissions = PermissionStore.open(paths.permissionsDb);
-  const sandbox = await sandboxStatus(config.tools);
+  const sandboxSettings = { ...config.tools, required: o.limits?.sandbox };
+  const sandbox = await sandboxStatus(sandboxSettings);
   if (!sandbox.ok) log.warn(`exec is not offered: ${sandbox.detail}`);
   // The hub first polls a second from now, when `broker` exists.
   const approvals = new ApprovalHub(
@@ -156,7 +160,7 @@ export async function startCore(o: CoreOptions): Promise<Core> {
     rememberedApplies: (session, tier) => guard.rememberedApprovalApplies(tracker, session, tier),
   });
   const builtins = builtinToolsFromConfig(config, {
-    sandboxFor: sandbox.ok ? sandboxProvider(config.tools) : undefined,
+    sandboxFor: sandbox.ok ? sandboxProvider(sandboxSettings) : undefined,
     getCredential: (name) =>
       vault
         ? Promise.resolve(requireCredential(vault, name).reveal())
@@ -172,6 +176,7 @@ export async function startCore(o: CoreOptions): Promise<Core> {
     env,
     config,
     wasm: new WasmSandbox(),
+    policy: o.limits?.skills,
   });
   let mcp: McpService | null = null;
   if (o.mcp !== false && Object.keys(config.mcp.servers).length > 0) {

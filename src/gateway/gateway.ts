@@ -55,21 +55,29 @@ async function webchatService(
 }
 
 /**
- * Fetches (or takes from the verified cache) the org policy and refuses to start when the local
- * config breaks it: the policy is re-checked at every start so IT changes reach every laptop.
+ * Audits each tool call the last stop cut off as `tool.interrupted` and gives its session the
+ * missing results (src/agent/recover.ts). `wirken ask` sessions are left to their own process.
  */
-async function loadOrgPolicy(
-  config: Config,
-  org: NonNullable<Config["org"]>,
-  paths: DataPaths,
-): Promise<RefreshResult> {
-  const [{ refreshPolicy }, { enforce }] = await Promise.all([
-    import("../policy/refresh.ts"),
-    import("../policy/apply.ts"),
+async function recordInterrupted(
+  sessionsDb: string,
+  audit: AuditServices["log"],
+  log: Logger,
+): Promise<void> {
+  const [{ openSessionStore }, { recordInterruptedCalls }] = await Promise.all([
+    import("../sessions/store.ts"),
+    import("../agent/recover.ts"),
   ]);
-  const result = await refreshPolicy(org, paths.orgPolicy);
-  enforce(config, result.policy);
-  return result;
+  const sessions = openSessionStore(sessionsDb);
+  try {
+    const cut = await recordInterruptedCalls({ sessions, audit, skipChannels: new Set(["cli"]) });
+    if (cut.length > 0) {
+      log.warn(`recorded ${cut.length} tool call(s) cut off by the last stop as interrupted`);
+    }
+  } catch (e) {
+    log.error(`could not record interrupted tool calls: ${e instanceof Error ? e.message : e}`);
+  } finally {
+    sessions.close();
+  }
 }
 
 /** Options of {@linkcode startGateway}. */
@@ -147,8 +155,13 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     const { applyOverride } = await import("../router/override.ts");
     config = await applyOverride(config, options.override);
   }
-  // The org policy is checked against what will actually run, overrides included.
-  const policy = config.org ? await loadOrgPolicy(config, config.org, paths) : null;
+  // The org policy is checked against what will actually run, overrides included; what runs
+  // is the config with the policy's floors merged in (tiers, SIEM, retention) and its limits.
+  const followed = config.org
+    ? await (await import("../policy/follow.ts")).followOrgPolicy(config, paths)
+    : null;
+  const policy = followed?.policy ?? null;
+  if (followed) config = followed.config;
   const log = createLogger({
     file: `${paths.logs}/wirken.log`,
     verbose: options.verbose,
@@ -175,8 +188,18 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       });
       audit = a;
       closers.push(() => a.stop());
+      // Tool calls a crash cut off are recorded as interrupted before any turn can start.
+      await recordInterrupted(paths.sessionsDb, a.log, log);
       // The core (router, tools, approvals) serves every channel; none runs while locked.
-      const c = await startCore({ config, paths, vault, audit: a.log, log, env });
+      const c = await startCore({
+        config,
+        paths,
+        vault,
+        audit: a.log,
+        log,
+        env,
+        limits: followed?.limits,
+      });
       core = c;
       closers.push(() => c.close());
       // Channel adapters: the IPC socket and one supervised, confined process per channel.
@@ -247,6 +270,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     const webchatUrl = `http://localhost:${bound}`;
     log.info("gateway started", { webchat: webchatUrl, dataDir: paths.root });
     if (policy?.warning) log.warn(policy.warning);
+    for (const a of followed?.adjustments ?? []) log.warn(`org policy: ${a}`);
     // Metadata only: no key is needed, so this never prompts.
     const { vaultWarnings } = await import("../vault/mod.ts");
     for (const w of await vaultWarnings(paths.root).catch(() => [])) log.warn(w.message);

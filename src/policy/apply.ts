@@ -6,6 +6,7 @@
  */
 import type { Config } from "../config/schema.ts";
 import { WirkenError } from "../errors.ts";
+import { because, registryOf } from "./effective.ts";
 import type { Policy } from "./schema.ts";
 
 /** Local config breaks the org policy. */
@@ -29,7 +30,6 @@ export function providerAllowed(policy: Policy, kind: string, model: string): bo
 /** Every way `config` breaks `policy`, as sentences; empty when it complies. */
 export function violations(config: Config, policy: Policy): string[] {
   const found: string[] = [];
-  const because = (r?: string) => (r ? ` (policy: ${r})` : "");
   const providers = [
     ...(config.provider ? [{ where: "provider", p: config.provider }] : []),
     ...config.agents.flatMap((
@@ -54,6 +54,21 @@ export function violations(config: Config, policy: Policy): string[] {
       }
     }
   }
+  if (policy.sandbox) {
+    // `auto` means "whatever works here", which the requirement narrows; naming another
+    // backend (or host) is choosing something the organisation does not allow.
+    const local = config.tools.sandbox;
+    const required = policy.sandbox.required;
+    const same = local === "auto" || (local === "bwrap" && required === "bubblewrap") ||
+      local === required;
+    if (!same) {
+      found.push(
+        `tools.sandbox is ${local}, but ${policy.org} requires the ${required} sandbox${
+          because(policy.sandbox.reason)
+        }; set tools.sandbox to auto`,
+      );
+    }
+  }
   return found;
 }
 
@@ -71,8 +86,9 @@ export function enforce(config: Config, policy: Policy): void {
 }
 
 /**
- * Human summary of a policy, for `wirken doctor` and `setup --org`. Providers and channels are
- * enforced (`violations`); the other sections are shown as not enforced yet, never implied.
+ * Human summary of a policy, for `wirken doctor` and `setup --org`: every section it shows is
+ * enforced (providers and channels and the sandbox choice refuse a start; tiers, SIEM, audit
+ * retention and skill registries are merged in by `applyPolicy`).
  */
 export function describePolicy(policy: Policy): string[] {
   const lines = [`${policy.org}, serial ${policy.serial}, issued ${policy.issuedAt}`];
@@ -87,24 +103,26 @@ export function describePolicy(policy: Policy): string[] {
   if (policy.channels) lines.push(`channels: ${policy.channels.allowed.join(", ") || "none"}`);
   if (policy.tiers) {
     lines.push(
-      `tier floors (not enforced yet): ${
-        Object.entries(policy.tiers).map(([t, n]) => `${t}>=T${n}`).join(", ")
-      }`,
+      `tier floors: ${Object.entries(policy.tiers).map(([t, n]) => `${t}>=T${n}`).join(", ")}`,
     );
   }
-  if (policy.sandbox) lines.push(`sandbox required (not enforced yet): ${policy.sandbox.required}`);
+  if (policy.sandbox) {
+    lines.push(`sandbox required for exec: ${policy.sandbox.required} (never a weaker fallback)`);
+  }
   if (policy.skills) {
-    lines.push(`skill registries (not enforced yet): ${policy.skills.registries.join(", ")}`);
+    lines.push(
+      `skill registries: ${
+        policy.skills.registries.map((r) => registryOf(r).url).join(", ") || "none"
+      } (other skills refused, bundled ones excepted)`,
+    );
   }
   if (policy.siem) {
     lines.push(
-      `SIEM destinations (not enforced yet): ${
-        policy.siem.destinations.map((d) => d.name).join(", ")
-      }`,
+      `SIEM destinations always on: ${policy.siem.destinations.map((d) => d.name).join(", ")}`,
     );
   }
   if (policy.audit) {
-    lines.push(`audit retention at least ${policy.audit.minRetentionDays} days (not enforced yet)`);
+    lines.push(`audit retention at least ${policy.audit.minRetentionDays} days`);
   }
   return lines;
 }

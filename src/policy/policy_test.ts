@@ -185,13 +185,20 @@ Deno.test("policy: local config enabling a forbidden provider or channel is refu
   assert(!providerAllowed(policy, "openai", "gpt-4"));
 });
 
-Deno.test("policy: the summary says which sections are not enforced yet", () => {
+Deno.test("policy: the summary shows every section, none as not enforced", () => {
   const lines = describePolicy(basePolicy(1, {
     providers: { allowed: [{ kind: "ollama" }] },
+    tiers: { exec: 3 },
     sandbox: { required: "bubblewrap" },
+    skills: { registries: ["https://skills.example.com/"] },
+    siem: { destinations: [{ name: "corp", kind: "webhook", url: "https://siem.example.com/" }] },
     audit: { minRetentionDays: 365 },
   }));
   assert(lines.some((l) => l === "providers: ollama"));
-  assert(lines.some((l) => l.startsWith("sandbox required (not enforced yet)")));
-  assert(lines.some((l) => l.endsWith("(not enforced yet)") && l.includes("365 days")));
+  assert(lines.some((l) => l === "tier floors: exec>=T3"));
+  assert(lines.some((l) => l.startsWith("sandbox required for exec: bubblewrap")));
+  assert(lines.some((l) => l.startsWith("skill registries: https://skills.example.com/")));
+  assert(lines.some((l) => l === "SIEM destinations always on: corp"));
+  assert(lines.some((l) => l === "audit retention at least 365 days"));
+  assert(!lines.some((l) => l.includes("not enforced")));
 });

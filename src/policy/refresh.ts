@@ -66,6 +66,14 @@ export async function fetchEnvelopeText(url: string, timeoutMs = 10_000): Promis
   return new TextDecoder().decode(all);
 }
 
+/**
+ * The last verified policy from the cache (verified again now), or null when there is none.
+ * For commands that must respect the policy without reaching the network.
+ */
+export async function readCachedPolicy(pin: OrgPin, cachePath: string): Promise<Policy | null> {
+  return await readCache(cachePath, pin);
+}
+
 async function readCache(cachePath: string, pin: OrgPin): Promise<Policy | null> {
   let text: string;
   try {

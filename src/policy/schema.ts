@@ -34,11 +34,26 @@ export const PolicySchema = z.strictObject({
     .optional(),
   sandbox: z.strictObject({ required: z.enum(["bubblewrap", "docker", "wasm"]), reason })
     .optional(),
-  skills: z.strictObject({ registries: z.array(z.url()), reason }).optional(),
+  skills: z.strictObject({
+    /**
+     * Registries whose skills may be installed and loaded. With a `publicKey`, the registry key
+     * in local config must be that key too, so a local user cannot pair an allowed URL with a
+     * key of their own.
+     */
+    registries: z.array(z.union([
+      z.url(),
+      z.strictObject({
+        url: z.url(),
+        publicKey: z.string().regex(/^[A-Za-z0-9+/]{43}=$/, "a base64 Ed25519 public key"),
+      }),
+    ])),
+    reason,
+  }).optional(),
   siem: z.strictObject({
     /** Destinations every gateway forwards to; local config cannot remove them. */
     destinations: z.array(z.strictObject({
-      name: z.string().min(1),
+      /** Same rule as a local destination's name, so it merges into `siem.destinations`. */
+      name: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/),
       kind: z.enum(["datadog", "splunk", "webhook"]),
       url: z.url(),
     })),

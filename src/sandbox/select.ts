@@ -14,9 +14,21 @@
 import type { Sandbox, SandboxLimits } from "./types.ts";
 import { SandboxError } from "./types.ts";
 
-/** The `tools` config keys this needs (a subset of `ToolsSchema`). */
+/**
+ * A sandbox an organisation policy requires. It replaces `auto`'s fallback chain: the required
+ * backend or nothing, never a weaker one because the required one is missing here.
+ */
+export interface RequiredSandbox {
+  backend: "bubblewrap" | "docker" | "wasm";
+  /** Who requires it and why, e.g. `Example Corp's policy (policy: containers only)`. */
+  by: string;
+}
+
+/** The `tools` config keys this needs (a subset of `ToolsSchema`), plus an org requirement. */
 export interface SandboxSettings {
   sandbox: "auto" | "bwrap" | "docker" | "host";
+  /** Set from the org policy; local config cannot remove it. */
+  required?: RequiredSandbox;
   docker: { engine: "docker" | "podman"; image: string; user?: string };
   memoryMb: number;
   maxProcesses: number;
@@ -38,7 +50,11 @@ export async function createSandbox(
   settings: SandboxSettings,
   workspace: string,
 ): Promise<Sandbox> {
-  const want = settings.sandbox;
+  const required = settings.required;
+  if (required?.backend === "wasm") throw wasmOnly(required);
+  const want = required
+    ? (required.backend === "bubblewrap" ? "bwrap" : "docker")
+    : settings.sandbox;
   if (want === "host") {
     const { HostSandbox } = await import("./host.ts");
     return new HostSandbox(workspace);
@@ -47,6 +63,12 @@ export async function createSandbox(
     const { BwrapSandbox } = await import("./bwrap.ts");
     if (await BwrapSandbox.available()) return new BwrapSandbox({ workspace });
     if (want === "bwrap") {
+      if (required) {
+        throw new SandboxError(
+          `${required.by} requires bubblewrap for shell commands, and it cannot run here; exec is refused rather than run in a weaker sandbox.`,
+          { fix: "Install bubblewrap (apt-get install bubblewrap) and allow user namespaces." },
+        );
+      }
       throw new SandboxError("bubblewrap is configured but cannot run here.", {
         fix:
           "Install it (apt-get install bubblewrap) and allow user namespaces, or set tools.sandbox to docker.",
@@ -64,10 +86,24 @@ export async function createSandbox(
       extraArgs: settings.docker.engine === "podman" ? ["--runtime", "runc"] : [],
     });
   }
+  if (required) {
+    throw new SandboxError(
+      `${required.by} requires Docker/Podman for shell commands, and none is usable here (${why}); exec is refused rather than run in a weaker sandbox.`,
+      { fix: `Start ${settings.docker.engine} and make sure the image is present.` },
+    );
+  }
   throw new SandboxError(`No sandbox is available for shell commands: ${why}.`, {
     fix:
       "Install bubblewrap (Linux) or start Docker/Podman; or, knowingly, set tools.sandbox to host.",
   });
+}
+
+/** The Wasm sandbox runs Wasm skills only; a shell command has no place to run under it. */
+function wasmOnly(required: RequiredSandbox): SandboxError {
+  return new SandboxError(
+    `${required.by} requires the Wasm sandbox, which runs Wasm skills only; shell commands (exec) are refused.`,
+    { fix: "Use Wasm skills, or ask your administrator to require bubblewrap or docker." },
+  );
 }
 
 /**
@@ -99,6 +135,8 @@ export interface SandboxStatus {
 
 /** Probes which sandbox shell commands would use, without running anything in it. */
 export async function sandboxStatus(settings: SandboxSettings): Promise<SandboxStatus> {
+  const required = settings.required;
+  if (required) return await requiredStatus(settings, required);
   if (settings.sandbox === "host") {
     return { ok: true, kind: "host", detail: "host execution (no sandbox), opted in by config" };
   }
@@ -120,4 +158,43 @@ export async function sandboxStatus(settings: SandboxSettings): Promise<SandboxS
       detail: `${settings.docker.engine}, image ${settings.docker.image}`,
     }
     : { ok: false, kind: null, detail: `no sandbox for exec: ${why}` };
+}
+
+/** {@linkcode sandboxStatus} under an org requirement: the required backend or nothing. */
+async function requiredStatus(
+  settings: SandboxSettings,
+  required: RequiredSandbox,
+): Promise<SandboxStatus> {
+  if (required.backend === "wasm") {
+    return { ok: false, kind: null, detail: wasmOnly(required).message };
+  }
+  if (required.backend === "bubblewrap") {
+    const { BwrapSandbox } = await import("./bwrap.ts");
+    return await BwrapSandbox.available()
+      ? {
+        ok: true,
+        kind: "bwrap",
+        detail: `bubblewrap (required by ${required.by}): no network, read-only system`,
+      }
+      : {
+        ok: false,
+        kind: null,
+        detail: `${required.by} requires bubblewrap, which cannot run here; exec is refused`,
+      };
+  }
+  const { DockerSandbox } = await import("./docker.ts");
+  const why = await DockerSandbox.unavailableReason(settings.docker.engine);
+  return why === null
+    ? {
+      ok: true,
+      kind: "docker",
+      detail:
+        `${settings.docker.engine} (required by ${required.by}), image ${settings.docker.image}`,
+    }
+    : {
+      ok: false,
+      kind: null,
+      detail:
+        `${required.by} requires Docker/Podman, which is unusable here (${why}); exec is refused`,
+    };
 }

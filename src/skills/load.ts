@@ -59,6 +59,17 @@ export interface SkillEntry {
   hiddenFromModel: boolean;
 }
 
+/**
+ * An organisation's limit on which skills load (its signed policy's registry allow-list): only
+ * signatures by `allowedKeys` count, and no skill runs unsigned, whatever local config trusts.
+ */
+export interface SkillPolicy {
+  /** base64 public keys still trusted: the project key and the allowed registries' keys. */
+  allowedKeys: readonly string[];
+  /** Appended to a refusal: who restricts skills and why. */
+  refusal: string;
+}
+
 /** What loading needs; the gateway builds it from config. */
 export interface LoadOptions {
   /** Keys whose signatures are accepted. */
@@ -66,6 +77,27 @@ export interface LoadOptions {
   /** Skill names the user explicitly allowed to run unsigned (audited at install). */
   allowUnsigned: readonly string[];
   eligibility: EligibilityContext;
+  /** The org policy's limit, when this gateway follows one. */
+  policy?: SkillPolicy;
+}
+
+/**
+ * The keys and unsigned names that still count under `policy` (all of them without one), and
+ * how to word a refusal.
+ */
+export function trustUnder(
+  trusted: readonly TrustedKey[],
+  allowUnsigned: readonly string[],
+  policy: SkillPolicy | undefined,
+): { trusted: TrustedKey[]; allowUnsigned: string[]; refused: (reason: string) => string } {
+  if (!policy) {
+    return { trusted: [...trusted], allowUnsigned: [...allowUnsigned], refused: (r) => r };
+  }
+  return {
+    trusted: trusted.filter((k) => policy.allowedKeys.includes(k.publicKey)),
+    allowUnsigned: [],
+    refused: (r) => `${r}; ${policy.refusal}`,
+  };
 }
 
 /** A skill root folder and what its skills count as. */
@@ -160,26 +192,24 @@ async function verifyAndParse(
     wasm: files.files.has("skill.wasm"),
     hiddenFromModel: parsed.disableModelInvocation,
   };
-  const verdict = verifySkillFiles(files, parsed.name, options.trusted);
+  const trust = trustUnder(options.trusted, options.allowUnsigned, options.policy);
+  const verdict = verifySkillFiles(files, parsed.name, trust.trusted);
   if (verdict.ok) {
     entry.signature = {
       status: "verified",
       publisher: verdict.publisher.label,
       fingerprint: verdict.fingerprint,
     };
-  } else if (options.allowUnsigned.includes(parsed.name)) {
+  } else if (trust.allowUnsigned.includes(parsed.name)) {
     entry.signature = {
       status: "unsigned-allowed",
       fingerprint: verdict.fingerprint,
       reason: verdict.reason,
     };
   } else {
-    entry.signature = {
-      status: "refused",
-      fingerprint: verdict.fingerprint,
-      reason: verdict.reason,
-    };
-    entry.reasons.push(`signature refused: ${verdict.reason}`);
+    const reason = trust.refused(verdict.reason);
+    entry.signature = { status: "refused", fingerprint: verdict.fingerprint, reason };
+    entry.reasons.push(`signature refused: ${reason}`);
     return { entry };
   }
   const elig = checkEligibility(parsed, options.eligibility);
@@ -306,13 +336,19 @@ export class SkillCatalog {
     }
     const files = await readSkillFolder(entry.dir);
     const md = files.files.get("SKILL.md");
+    const trust = trustUnder(
+      this.#options.trusted,
+      this.#options.allowUnsigned,
+      this.#options.policy,
+    );
     const verdict = md
-      ? verifySkillFiles(files, entry.name, this.#options.trusted)
+      ? verifySkillFiles(files, entry.name, trust.trusted)
       : { ok: false as const, reason: "SKILL.md is gone" };
-    if (!verdict.ok && !this.#options.allowUnsigned.includes(name)) {
-      throw new SkillSignatureError(`The skill "${name}" is refused now: ${verdict.reason}.`, {
-        fix: "Reinstall the skill (`wirken skills install`) or restore its files.",
-      });
+    if (!verdict.ok && !trust.allowUnsigned.includes(name)) {
+      throw new SkillSignatureError(
+        `The skill "${name}" is refused now: ${trust.refused(verdict.reason)}.`,
+        { fix: "Reinstall the skill (`wirken skills install`) or restore its files." },
+      );
     }
     const data = files.files.get(path);
     if (!data) {

@@ -29,6 +29,7 @@ import {
   type SkillFiles,
 } from "./manifest.ts";
 import { parseSkillMd, SKILL_NAME_RE, type SkillInstallHint } from "./parse.ts";
+import { type SkillPolicy, trustUnder } from "./load.ts";
 import { fromBase64, toBase64, type TrustedKey, verifySkillFiles } from "./signature.ts";
 
 /** Format tag of a registry index. */
@@ -120,6 +121,8 @@ export interface InstallOptions {
   /** Replace an installed skill of the same name. */
   replace?: boolean;
   eligibility: EligibilityContext;
+  /** The org policy's registry allow-list: only its keys count, and nothing installs unsigned. */
+  policy?: SkillPolicy;
 }
 
 /** The result of an install. */
@@ -355,7 +358,14 @@ export async function installSkillFiles(
     });
   }
   const parsed = parseSkillMd(new TextDecoder().decode(md), { file: `${origin.source}/SKILL.md` });
-  const verdict = verifySkillFiles(skill, parsed.name, options.trusted);
+  const trust = trustUnder(options.trusted, [], options.policy);
+  const verdict = verifySkillFiles(skill, parsed.name, trust.trusted);
+  if (!verdict.ok && options.policy) {
+    throw new SkillSignatureError(
+      `Refusing to install "${parsed.name}": ${trust.refused(verdict.reason)}.`,
+      { fix: "Nothing was installed. Install it from a registry your organisation allows." },
+    );
+  }
   if (!verdict.ok && !options.allowUnsigned) {
     throw new SkillSignatureError(`Refusing to install "${parsed.name}": ${verdict.reason}.`, {
       fix: verdict.code === "untrusted-key"

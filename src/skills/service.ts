@@ -6,7 +6,13 @@
  */
 import type { SkillsConfig } from "../config/schema.ts";
 import { currentOs, pathBinLookup } from "./eligibility.ts";
-import { bundledSkillsDir, loadSkills, type SkillCatalog, trustedKeysFrom } from "./load.ts";
+import {
+  bundledSkillsDir,
+  loadSkills,
+  type SkillCatalog,
+  type SkillPolicy,
+  trustedKeysFrom,
+} from "./load.ts";
 import type { Tool } from "../tools/types.ts";
 import { skillTools, type WasmModuleRunner } from "./tools.ts";
 
@@ -24,6 +30,8 @@ export interface OpenSkillsOptions {
   wasm?: WasmModuleRunner;
   /** Replaces the bundled folder (tests). */
   bundledDir?: string;
+  /** The org policy's registry allow-list, when the gateway follows one. */
+  policy?: SkillPolicy;
 }
 
 /** Loaded skills and what the agent needs of them. */
@@ -45,6 +53,7 @@ export async function openSkills(options: OpenSkillsOptions): Promise<OpenedSkil
     {
       trusted: trustedKeysFrom(options.settings),
       allowUnsigned: options.settings.allowUnsigned,
+      policy: options.policy,
       eligibility: {
         env: options.env,
         hasBin: pathBinLookup(options.env),
