@@ -52,11 +52,38 @@ export interface AddChannelResult {
   stored: string[];
 }
 
-/** Stores a channel's credentials and key, and configures it; see the module doc. */
-export async function addChannel(o: AddChannelOptions): Promise<AddChannelResult> {
-  const manifest = MANIFESTS[o.channel];
+/** Where a user finds their own id on each platform (the owner prompt's hint). */
+export const OWNER_HINT: Record<Channel, string> = {
+  telegram: "your numeric Telegram user id (ask @userinfobot)",
+  discord: "your Discord user id (Developer Mode > right-click your name > Copy User ID)",
+  slack: "your Slack member id (profile > ... > Copy member ID, e.g. U012ABCDEF)",
+  teams: "your Teams user's AAD object id",
+  matrix: "your Matrix user id (@you:example.org)",
+  whatsapp: "your phone number in international format without + (e.g. 4915112345678)",
+};
+
+/**
+ * Why `owner` is not a plausible user id of `channel`, or `undefined` when it is. The wizard
+ * validates as the user types; {@linkcode addChannel} refuses the same ids.
+ */
+export function ownerIdProblem(channel: Channel, owner: string): string | undefined {
+  return /^[\w@:.+\-]{1,128}$/.test(owner)
+    ? undefined
+    : `"${owner}" does not look like a ${channel} user id.`;
+}
+
+/**
+ * The checks {@linkcode addChannel} makes before it talks to the platform: every required
+ * credential given, none unknown, plausible owner ids. Throws {@linkcode ChannelCheckError}.
+ */
+export function checkChannelInput(
+  channel: Channel,
+  secrets: ReadonlyMap<string, Secret>,
+  owners: readonly string[],
+): void {
+  const manifest = MANIFESTS[channel];
   for (const c of manifest.credentials) {
-    if (c.required && !o.secrets.has(c.name)) {
+    if (c.required && !secrets.has(c.name)) {
       throw new ChannelCheckError(`${c.name} is required (${c.description})`, {
         fix: `Give it at the prompt, on stdin, or with --secret-env ${
           c.name.split(".").pop()
@@ -65,30 +92,47 @@ export async function addChannel(o: AddChannelOptions): Promise<AddChannelResult
     }
   }
   const known = new Set(manifest.credentials.map((c) => c.name));
-  for (const name of o.secrets.keys()) {
-    if (!known.has(name)) throw new ChannelCheckError(`${o.channel} has no credential ${name}.`);
+  for (const name of secrets.keys()) {
+    if (!known.has(name)) throw new ChannelCheckError(`${channel} has no credential ${name}.`);
   }
-  for (const owner of o.owners) {
-    if (!/^[\w@:.+\-]{1,128}$/.test(owner)) {
-      throw new ChannelCheckError(`"${owner}" does not look like a ${o.channel} user id.`);
-    }
+  for (const owner of owners) {
+    const problem = ownerIdProblem(channel, owner);
+    if (problem) throw new ChannelCheckError(problem);
   }
-  // Check before writing anything: a wrong token must leave no half-configured channel.
-  const bot = o.skipCheck ? null : await verifyChannel(o.channel, o.secrets, o.verify);
+}
 
-  const paths = await ensureDataDir(o.dataDir);
-  const config = await loadConfig(paths.config);
+/** A channel added to a config in memory: what to put in the vault, and what was done. */
+export interface ChannelPlan {
+  /** Vault entries to write (the platform secrets and the adapter's private key). */
+  entries: Map<string, Secret>;
+  result: AddChannelResult;
+}
+
+/**
+ * Adds an already checked channel to `config` in place (fresh adapter key, public key in the
+ * channel entry, owners merged into `allowFrom`, a route to the default agent) and returns the
+ * vault entries to store. Writes nothing, so a caller can save several changes in one go.
+ */
+export async function planChannel(
+  config: Config,
+  o: {
+    channel: Channel;
+    secrets: ReadonlyMap<string, Secret>;
+    owners: readonly string[];
+    env: VerifyOptions["env"];
+  },
+  bot: BotIdentity | null,
+): Promise<ChannelPlan> {
   const key = await generateAdapterKey();
-  for (const [name, value] of o.secrets) o.vault.set(name, value);
-  o.vault.set(credentialNames.adapterKey(o.channel), key.seed);
-
+  const entries = new Map(o.secrets);
+  entries.set(credentialNames.adapterKey(o.channel), key.seed);
   const previous = config.channels[o.channel];
   const allowFrom = [...new Set([...(previous?.allowFrom ?? []), ...o.owners])];
   const { settingsFromEnv } = await import("./verify_part2.ts");
   config.channels[o.channel] = {
     // Channel settings (a Matrix homeserver, a webhook port) survive re-adding.
     ...previous,
-    ...settingsFromEnv(o.channel, o.verify.env),
+    ...settingsFromEnv(o.channel, o.env),
     enabled: true,
     publicKey: key.publicKeyBase64,
     allowFrom,
@@ -97,15 +141,31 @@ export async function addChannel(o: AddChannelOptions): Promise<AddChannelResult
     "default";
   const routed = config.routes.find((r) => r.channel === o.channel && !r.conversation && !r.sender);
   if (!routed) config.routes.push({ channel: o.channel, agent });
-  await saveConfig(paths.config, config);
   return {
-    channel: o.channel,
-    bot,
-    publicKey: key.publicKeyBase64,
-    allowFrom,
-    agent: routed?.agent ?? agent,
-    stored: [...o.secrets.keys(), credentialNames.adapterKey(o.channel)],
+    entries,
+    result: {
+      channel: o.channel,
+      bot,
+      publicKey: key.publicKeyBase64,
+      allowFrom,
+      agent: routed?.agent ?? agent,
+      stored: [...entries.keys()],
+    },
   };
+}
+
+/** Stores a channel's credentials and key, and configures it; see the module doc. */
+export async function addChannel(o: AddChannelOptions): Promise<AddChannelResult> {
+  checkChannelInput(o.channel, o.secrets, o.owners);
+  // Check before writing anything: a wrong token must leave no half-configured channel.
+  const bot = o.skipCheck ? null : await verifyChannel(o.channel, o.secrets, o.verify);
+
+  const paths = await ensureDataDir(o.dataDir);
+  const config = await loadConfig(paths.config);
+  const plan = await planChannel(config, { ...o, env: o.verify.env }, bot);
+  for (const [name, value] of plan.entries) o.vault.set(name, value);
+  await saveConfig(paths.config, config);
+  return plan.result;
 }
 
 /** Removes `channel`: vault entries, config entry, routes. Returns what was removed. */

@@ -98,18 +98,9 @@ async function readLine(question: string): Promise<string> {
   return new TextDecoder().decode(buf.subarray(0, n ?? 0)).trim();
 }
 
-const OWNER_HINT: Record<Channel, string> = {
-  telegram: "your numeric Telegram user id (ask @userinfobot)",
-  discord: "your Discord user id (Developer Mode > right-click your name > Copy User ID)",
-  slack: "your Slack member id (profile > ... > Copy member ID, e.g. U012ABCDEF)",
-  teams: "your Teams user's AAD object id",
-  matrix: "your Matrix user id (@you:example.org)",
-  whatsapp: "your phone number in international format without + (e.g. 4915112345678)",
-};
-
 async function add(ctx: CommandContext): Promise<number> {
   const channel = await channelOf(ctx);
-  const [{ addChannel }, { print, printJson }] = await Promise.all([
+  const [{ addChannel, OWNER_HINT }, { print, printJson }] = await Promise.all([
     import("../channels/add.ts"),
     import("./output.ts"),
   ]);

@@ -1,7 +1,8 @@
 /**
  * The interactive `wirken setup` (arrow-key menus, hidden key entry), built on
- * `@clack/prompts`. Ctrl+C at any point leaves the previous setup untouched: nothing is written
- * until the last step.
+ * `@clack/prompts`: step 1 the provider, step 2 the channels (channel_step.ts), step 3 the
+ * summary. Ctrl+C at any point leaves the previous setup untouched: nothing is written until
+ * every question is answered, then the vault entries and the config are saved together.
  *
  * @module
  */
@@ -10,24 +11,16 @@ import { PROVIDER_KINDS } from "../config/schema.ts";
 import type { Config } from "../config/schema.ts";
 import { loadConfig } from "../config/load.ts";
 import { dataPaths } from "../config/paths.ts";
-import { WirkenError } from "../errors.ts";
 import { PROVIDER_NAMES } from "../providers/registry.ts";
 import type { ProviderKind } from "../providers/types.ts";
+import { OWNER_HINT } from "../channels/add.ts";
 import { Secret } from "../secret.ts";
-import { applySetup, summary } from "./apply.ts";
+import { commitSetup, summary } from "./apply.ts";
+import { answered, SetupCancelled, spin } from "./cancel.ts";
+import { channelStep } from "./channel_step.ts";
 import { liveCheck, PROVIDER_NEEDS } from "./provider_step.ts";
 
-/** The user pressed Ctrl+C / Escape. */
-export class SetupCancelled extends WirkenError {
-  constructor() {
-    super("Setup cancelled; nothing was changed.", { exitCode: 130 });
-  }
-}
-
-function answered<T>(value: T): Exclude<T, symbol> {
-  if (p.isCancel(value)) throw new SetupCancelled();
-  return value as Exclude<T, symbol>;
-}
+export { SetupCancelled };
 
 async function storedKey(
   dataDir: string,
@@ -110,10 +103,11 @@ export async function runWizard(
           continue;
         }
       }
-      const spin = p.spinner();
-      spin.start(`Checking ${PROVIDER_NAMES[kind]}`);
-      const check = await liveCheck({ kind, baseUrl, apiKey }, env);
-      spin.stop(check.ok ? `${PROVIDER_NAMES[kind]} answered.` : `Check failed: ${check.message}`);
+      const check = await spin(
+        `Checking ${PROVIDER_NAMES[kind]}`,
+        () => liveCheck({ kind, baseUrl, apiKey }, env),
+        (c) => (c.ok ? `${PROVIDER_NAMES[kind]} answered.` : `Check failed: ${c.message}`),
+      );
       if (check.ok) break;
       if (check.badKey && needs.key !== "aws") {
         p.log.warn("The key was refused. Enter it again.");
@@ -124,18 +118,37 @@ export async function runWizard(
       );
       if (keepGoing) break;
     }
+
+    p.log.step("Step 2: Pick your channels");
+    const channels = await channelStep(existing, env);
+
     p.log.step("Saving");
-    const saved = await applySetup(
+    const saved = await commitSetup(
       dataDir,
       {
         provider: { kind, model, baseUrl, credential: newKey ? undefined : same?.credential },
         apiKey: newKey ? apiKey : undefined,
+        channels,
       },
       env,
     );
     if (newKey) p.log.success("API key encrypted and stored.");
-    p.outro(summary(saved));
-    return saved;
+    for (const c of saved.channels) {
+      p.log.success(
+        `${c.channel}: ${
+          c.stored.length > 2 ? "tokens" : "token"
+        } encrypted, adapter keypair generated, registered (routed to "${c.agent}").`,
+      );
+      if (c.allowFrom.length === 0) {
+        p.log.warn(
+          `Nobody may talk to it yet: wirken channel add ${c.channel} --owner <${
+            OWNER_HINT[c.channel]
+          }>.`,
+        );
+      }
+    }
+    p.outro(summary(saved.config));
+    return saved.config;
   } catch (e) {
     if (e instanceof SetupCancelled) p.cancel(e.message);
     throw e;
