@@ -338,9 +338,9 @@ export async function adaptersBench(
   }
 }
 
-/** Entry point used by `bench/run.ts`. */
-export function run(): Promise<Record<string, Summary | number>> {
-  return adaptersBench();
+/** Entry point used by `bench/run.ts` (`--duration N` arrives as `durationSeconds`). */
+export function run(o: AdaptersBenchOptions = {}): Promise<Record<string, Summary | number>> {
+  return adaptersBench(o);
 }
 
 if (import.meta.main) {

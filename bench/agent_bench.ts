@@ -92,8 +92,14 @@ async function measure(
   return summarize(samples);
 }
 
-/** Runs the agent benchmarks in a temp dir and returns their figures. */
-export async function run(turns = 300): Promise<Record<string, Summary | number>> {
+/**
+ * Runs the agent benchmarks in a temp dir and returns their figures. `size` is the number of
+ * turns, or the options object `bench/run.ts` hands every suite.
+ */
+export async function run(
+  size: number | { turns?: number } = 300,
+): Promise<Record<string, Summary | number>> {
+  const turns = typeof size === "number" ? size : size.turns ?? 300;
   const dir = await Deno.makeTempDir({ prefix: "wirken-agent-bench-" });
   const sessions = openSessionStore(join(dir, "sessions.db"));
   const audit = openAuditLog(join(dir, "audit.db"));

@@ -9,6 +9,8 @@
 import { summarize, type Summary } from "./stats.ts";
 import { fakeChat } from "../tests/fakes/openai_chat.ts";
 import { startGateway, tempDataDir } from "../tests/cli/helpers.ts";
+import { recordDistribution } from "./plot.ts";
+import { processTree } from "./proc.ts";
 
 const ENV = { WIRKEN_VAULT_BACKEND: "passphrase", WIRKEN_VAULT_PASSPHRASE: "bench-passphrase" };
 
@@ -30,10 +32,9 @@ async function prepare(baseUrl: string): Promise<string> {
   return dataDir;
 }
 
-function rssMiB(pid: number): number {
-  const status = Deno.readTextFileSync(`/proc/${pid}/status`);
-  const kb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
-  return kb / 1024;
+/** RSS of the gateway and anything it started (read through `cat`: see proc.ts). */
+async function rssMiB(pid: number): Promise<number> {
+  return (await processTree(pid)).rssMiB;
 }
 
 async function login(loginUrl: string): Promise<string> {
@@ -81,7 +82,8 @@ export async function run(): Promise<Record<string, Summary | number>> {
   const model = fakeChat(() => ({ text: "ok" }));
   try {
     const starts: number[] = [];
-    for (let i = 0; i < 5; i++) {
+    // The issue asks for the median of 10.
+    for (let i = 0; i < 10; i++) {
       const dataDir = await prepare(model.baseUrl);
       const t0 = performance.now();
       const gw = await startGateway({ dataDir, env: ENV });
@@ -93,7 +95,7 @@ export async function run(): Promise<Record<string, Summary | number>> {
     try {
       const pid = gw.child.pid;
       await new Promise((r) => setTimeout(r, 500));
-      const idle = rssMiB(pid);
+      const idle = await rssMiB(pid);
       const cookie = await login(/WebChat: (\S+)/.exec(gw.output())![1]);
       const port = Number(new URL(gw.url).port);
       const one = await conversation(port, cookie, 200);
@@ -101,10 +103,12 @@ export async function run(): Promise<Record<string, Summary | number>> {
       const many = (await Promise.all(Array.from({ length: 50 }, () =>
         conversation(port, cookie, 20)))).flat();
       const seconds = (performance.now() - t0) / 1000;
+      recordDistribution("WebChat round trip, 1 conversation (ms)", one);
+      recordDistribution("WebChat round trip, 50 conversations (ms)", many);
       return {
         "cold start to WebChat answering, no adapters (ms)": summarize(starts),
         "RSS idle after start (MiB)": Math.round(idle),
-        "RSS after 1,200 turns (MiB)": Math.round(rssMiB(pid)),
+        "RSS after 1,200 turns (MiB)": Math.round(await rssMiB(pid)),
         "round trip, 1 conversation (ms)": summarize(one),
         "round trip, 50 conversations (ms)": summarize(many),
         "messages/s across 50 conversations": Math.round(many.length / seconds),
