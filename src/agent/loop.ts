@@ -35,6 +35,7 @@ import {
   estimateTokens,
   trimHistory,
 } from "./context.ts";
+import { closeUnansweredCalls } from "./recover.ts";
 
 /** The hard ceiling of tool rounds in one turn, whatever the configuration says. */
 export const MAX_TOOL_ROUNDS = 20;
@@ -173,7 +174,7 @@ export async function runTurn(o: TurnOptions): Promise<TurnResult> {
     const request: ChatRequest = {
       model: o.agent.model,
       system,
-      messages: trimHistory([...o.history, ...added], budget),
+      messages: trimHistory(closeUnansweredCalls([...o.history, ...added]), budget),
       tools: specs.length ? specs : undefined,
       maxTokens,
       contextTokens: o.agent.contextTokens,

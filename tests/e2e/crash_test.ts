@@ -2,7 +2,8 @@
  * Crash safety of the whole gateway: `kill -9` during a running tool call, an adapter killed
  * mid-message, and `wirken credentials rekey` killed at several moments. After each, the
  * gateway starts again, the audit chain verifies (every test ends with `wirken audit verify`
- * and the canary sweep), no credential is lost, and nothing runs twice.
+ * and the canary sweep), no credential is lost, nothing runs twice, and a tool call the crash cut
+ * off is recorded as interrupted (audit and session history) at the next start.
  */
 import { join } from "node:path";
 import { assert, assertEquals, assertStringIncludes } from "../assert.ts";
@@ -94,18 +95,71 @@ Deno.test({
 
 Deno.test({
   name:
-    "e2e crash: a tool call cut by kill -9 is recorded as interrupted after restart (NOT IMPLEMENTED, see report)",
-  // After a crash the audit log holds tool.requested/tool.approved and nothing else for the
-  // call; no start-up step records it as interrupted (issue 16 asks for that record).
-  ignore: true,
-  fn() {},
+    "e2e crash: a tool call cut by kill -9 is recorded as interrupted after restart, and the model is told",
+  ignore: !hasBwrap || !hasPgrep,
+  async fn() {
+    const tag = String(Math.floor(Math.random() * 1e6));
+    const script = (_n: number, body: Record<string, unknown>): Step => {
+      const msgs = body.messages as { role: string; content?: unknown }[];
+      const last = [...msgs].reverse().find((m) => m.role === "user");
+      if (String(last?.content) === "run it" && msgs.at(-1)?.role === "user") {
+        return { calls: [{ name: "exec", args: { command: slowCommand(tag) } }] };
+      }
+      return { text: `noted: ${String(last?.content)}` };
+    };
+    await withE2e({ script }, async (e: E2e) => {
+      const gw = await e.start();
+      const chat = await e.webchat();
+      chat.send({ type: "send", turn: "t-cut", agent: "default", text: "run it" });
+      const session = await chat.waitFor((f) => f.event?.type === "session");
+      const sessionId = String(session.event?.sessionId);
+      const ap = await chat.waitFor((f) => f.type === "approvals" && (f.pending?.length ?? 0) > 0);
+      chat.send({ type: "decide", approvalId: ap.pending![0].id, decision: "once" });
+      const side = join(e.workspace, "side.txt");
+      await waitUntil(
+        async () => (await Deno.readTextFile(side).catch(() => "")).includes("started"),
+        15_000,
+        "the tool call to start",
+      );
+      await gw.stop("SIGKILL");
+      e.gateway = null;
+      await chat.close().catch(() => {});
+      const before = e.auditEvents();
+      const call = before.find((ev) => ev.kind === "tool.requested" && ev.payload.tool === "exec");
+      assert(call, "the call's request is in the audit log");
+      const callId = String(call.payload.callId);
+      assertEquals(before.filter((ev) => ev.kind === "tool.interrupted"), []);
+
+      await e.start();
+      // Recorded at start, before any message: the call is interrupted, it had started and was
+      // approved, and its session is named.
+      const cut = e.auditEvents().filter((ev) => ev.kind === "tool.interrupted");
+      assertEquals(cut.length, 1);
+      assertEquals(cut[0].payload, { tool: "exec", callId, started: true, approved: true });
+      assertEquals(cut[0].session, sessionId);
+      // The model sees it in the history of the same conversation: its call, then the
+      // interrupted result, then the new message.
+      const chat2 = await e.webchat();
+      const next = await e.turn(chat2, "what happened?", () => "deny", 20_000, sessionId);
+      assertEquals(next.text, "noted: what happened?");
+      const msgs = e.model.requests.at(-1)!.messages as {
+        role: string;
+        content?: unknown;
+        tool_call_id?: string;
+      }[];
+      const result = msgs.find((m) => m.role === "tool");
+      assert(result, JSON.stringify(msgs));
+      assertStringIncludes(String(result.content), "exec was interrupted");
+      assertEquals(msgs.at(-1)?.content, "what happened?");
+      await chat2.close();
+      // A second restart records nothing more.
+      await e.gateway!.stop();
+      e.gateway = null;
+      await e.start();
+      assertEquals(e.auditEvents().filter((ev) => ev.kind === "tool.interrupted").length, 1);
+    });
+  },
 });
-Deno.stderr.writeSync(
-  new TextEncoder().encode(
-    "IGNORED e2e test: an interrupted tool call is not recorded as interrupted after a restart " +
-      "(no start-up reconciliation of the audit log exists); see docs/threat-model.md\n",
-  ),
-);
 
 Deno.test("e2e crash: kill -9 of an adapter mid-message: restarted, the gateway and others unaffected", async () => {
   const dc = fakeDiscord(canary("discord"));

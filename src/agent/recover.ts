@@ -1,0 +1,168 @@
+/**
+ * Start-up reconciliation of tool calls a crash cut off. A turn stores the model's tool calls
+ * before it runs them and their results only once the whole round has run, so after `kill -9`
+ * a session can end in an assistant message whose calls have no results. At gateway start each
+ * such call is recorded as `tool.interrupted` in the audit log (unless the audit log shows it
+ * finished) and the session gets the missing results, so the model sees in the history what
+ * happened instead of assuming the calls ran, and providers accept the history again.
+ *
+ * @module
+ */
+import type { AuditEventInput, AuditKind, AuditSink } from "../audit/types.ts";
+import type { ChatMessage, ToolCall, ToolResultPart } from "../providers/types.ts";
+
+/** The session store as recovery needs it. */
+export interface RecoverySessions {
+  list(): { id: string; agent: string; channel: string }[];
+  history(id: string, limit?: number): ChatMessage[];
+  append(id: string, message: ChatMessage): void;
+}
+
+/** An audit event as recovery reads it back. */
+export interface RecoveredEvent {
+  kind: string;
+  payload: Record<string, unknown>;
+}
+
+/** The audit log as recovery needs it: append, and read one session's tool events. */
+export interface RecoveryAudit extends AuditSink {
+  query(q: {
+    session: string;
+    kinds: readonly AuditKind[];
+    order: "desc";
+    limit: number;
+  }): RecoveredEvent[];
+}
+
+/** One call found cut off. */
+export interface InterruptedCall {
+  session: string;
+  callId: string;
+  tool: string;
+  /** `started`: requested (and maybe approved) but no outcome; `finished`: the audit log has its
+   * outcome but the result never reached the session; `not_started`: never requested. */
+  state: "started" | "finished" | "not_started";
+}
+
+const TOOL_KINDS: readonly AuditKind[] = [
+  "tool.requested",
+  "tool.approved",
+  "tool.denied",
+  "tool.result",
+  "tool.error",
+  "tool.interrupted",
+];
+
+/** How far back a session's tool events are read: far more than one turn can produce. */
+const EVENT_WINDOW = 2000;
+
+/** The result the model sees for a call in `state`. */
+export function interruptedResult(call: ToolCall, state: InterruptedCall["state"]): ToolResultPart {
+  const content = state === "started"
+    ? `${call.name} was interrupted: the gateway stopped (crash or kill) while it was running. ` +
+      `It may have done part of its work. Check its effects before relying on them, and tell ` +
+      `the user it was interrupted; run it again only if the user asks.`
+    : state === "finished"
+    ? `${call.name} ran to the end just before the gateway stopped, but its output was lost. ` +
+      `Do not guess what it returned; run it again only if the user asks.`
+    : `${call.name} was not run: the gateway stopped before it started.`;
+  return { callId: call.id, name: call.name, content, isError: true };
+}
+
+function danglingCalls(history: readonly ChatMessage[]): ToolCall[] {
+  const last = history.at(-1);
+  return last?.role === "assistant" && last.toolCalls?.length ? last.toolCalls : [];
+}
+
+/**
+ * Finds every session ending in unanswered tool calls, audits each call that started but never
+ * finished as `tool.interrupted` and appends the missing results to the session. Run it before
+ * any turn can start. `skipChannels` are sessions another process may be writing right now
+ * (`wirken ask` runs on its own). Idempotent: a second run finds nothing.
+ */
+export async function recordInterruptedCalls(o: {
+  sessions: RecoverySessions;
+  audit: RecoveryAudit;
+  skipChannels?: ReadonlySet<string>;
+}): Promise<InterruptedCall[]> {
+  const found: InterruptedCall[] = [];
+  for (const s of o.sessions.list()) {
+    if (o.skipChannels?.has(s.channel)) continue;
+    const calls = danglingCalls(o.sessions.history(s.id, 1));
+    if (calls.length === 0) continue;
+    const seen = new Map<string, Set<string>>();
+    for (
+      const ev of o.audit.query({
+        session: s.id,
+        kinds: TOOL_KINDS,
+        order: "desc",
+        limit: EVENT_WINDOW,
+      })
+    ) {
+      const id = ev.payload.callId;
+      if (typeof id !== "string") continue;
+      let kinds = seen.get(id);
+      if (!kinds) seen.set(id, kinds = new Set());
+      kinds.add(ev.kind);
+    }
+    const results: ToolResultPart[] = [];
+    for (const call of calls) {
+      const kinds = seen.get(call.id) ?? new Set<string>();
+      const state: InterruptedCall["state"] =
+        kinds.has("tool.result") || kinds.has("tool.error") || kinds.has("tool.denied")
+          ? "finished"
+          : kinds.has("tool.requested")
+          ? "started"
+          : "not_started";
+      found.push({ session: s.id, callId: call.id, tool: call.name, state });
+      results.push(interruptedResult(call, state));
+      // A call whose outcome is already audited needs no second record; one recorded by an
+      // earlier start whose session write failed is not recorded twice.
+      if (state === "finished" || kinds.has("tool.interrupted")) continue;
+      const event: AuditEventInput = {
+        kind: "tool.interrupted",
+        session: s.id,
+        agent: s.agent,
+        channel: s.channel,
+        actor: "gateway",
+        payload: {
+          tool: call.name,
+          callId: call.id,
+          started: state === "started",
+          approved: kinds.has("tool.approved"),
+        },
+      };
+      // Durable before the session says so: the audit trail must never be behind the history.
+      await o.audit.append(event);
+    }
+    o.sessions.append(s.id, { role: "tool", results });
+  }
+  return found;
+}
+
+/**
+ * The history with a result for every tool call. Providers reject a call that is not directly
+ * followed by its result; a session can still hold one when a crash hit a turn that start-up
+ * recovery skips (`wirken ask`) or that predates it. Such a call is shown as interrupted (it may
+ * have run partly), which is the safe reading for the model.
+ */
+export function closeUnansweredCalls(history: readonly ChatMessage[]): ChatMessage[] {
+  const out: ChatMessage[] = [];
+  let merged = -1;
+  for (const [i, m] of history.entries()) {
+    if (i === merged) continue; // its results were completed and pushed with its calls
+    out.push(m);
+    if (m.role !== "assistant" || !m.toolCalls?.length) continue;
+    const next = history[i + 1];
+    const answered = next?.role === "tool" ? next.results : [];
+    const have = new Set(answered.map((r) => r.callId));
+    const missing = m.toolCalls.filter((c) => !have.has(c.id));
+    if (missing.length === 0) continue;
+    if (next?.role === "tool") merged = i + 1;
+    out.push({
+      role: "tool",
+      results: [...answered, ...missing.map((c) => interruptedResult(c, "started"))],
+    });
+  }
+  return out;
+}

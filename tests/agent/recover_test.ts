@@ -1,0 +1,174 @@
+import { join } from "node:path";
+import { assert, assertEquals, assertStringIncludes } from "../assert.ts";
+import { closeUnansweredCalls, recordInterruptedCalls } from "../../src/agent/recover.ts";
+import { runTurn } from "../../src/agent/loop.ts";
+import { openAuditLog } from "../../src/audit/log.ts";
+import { openSessionStore } from "../../src/sessions/store.ts";
+import type { ChatMessage } from "../../src/providers/types.ts";
+import { answer, call, makeTools, RecordingAudit, ScriptedProvider } from "./fakes.ts";
+
+async function stores() {
+  const dir = await Deno.makeTempDir();
+  const sessions = openSessionStore(join(dir, "sessions.db"));
+  const audit = openAuditLog(join(dir, "audit.db"));
+  return {
+    sessions,
+    audit,
+    async [Symbol.asyncDispose]() {
+      sessions.close();
+      audit.close();
+      await Deno.remove(dir, { recursive: true });
+    },
+  };
+}
+
+const calls = [
+  call("a", "get_weather", { city: "Paris" }),
+  call("b", "write_note", { text: "x" }),
+  call("c", "get_weather", { city: "Rome" }),
+];
+
+Deno.test("recover: a round cut off is audited per call state and the session gets every result", async () => {
+  await using s = await stores();
+  const id = s.sessions.getOrCreate({ agent: "default", channel: "telegram", conversation: "42" })
+    .id;
+  s.sessions.append(id, { role: "user", content: "do three things" });
+  s.sessions.append(id, { role: "assistant", content: "", toolCalls: calls });
+  const base = { session: id, agent: "default", channel: "telegram", actor: "u1" };
+  // a ran to the end, b was approved and running, c never started.
+  await s.audit.append({
+    ...base,
+    kind: "tool.requested",
+    payload: { tool: "get_weather", callId: "a" },
+  });
+  await s.audit.append({
+    ...base,
+    kind: "tool.result",
+    payload: { tool: "get_weather", callId: "a" },
+  });
+  await s.audit.append({
+    ...base,
+    kind: "tool.requested",
+    payload: { tool: "write_note", callId: "b" },
+  });
+  await s.audit.append({
+    ...base,
+    kind: "tool.approved",
+    payload: { tool: "write_note", callId: "b" },
+  });
+
+  const found = await recordInterruptedCalls({ sessions: s.sessions, audit: s.audit });
+  assertEquals(found.map((f) => [f.callId, f.state]), [
+    ["a", "finished"],
+    ["b", "started"],
+    ["c", "not_started"],
+  ]);
+  const cut = s.audit.query({ kinds: ["tool.interrupted"] });
+  assertEquals(cut.map((e) => e.payload), [
+    { tool: "write_note", callId: "b", started: true, approved: true },
+    { tool: "get_weather", callId: "c", started: false, approved: false },
+  ]);
+  assertEquals(cut.map((e) => [e.session, e.actor]), [[id, "gateway"], [id, "gateway"]]);
+  const last = s.sessions.history(id).at(-1);
+  assert(last?.role === "tool");
+  assertEquals(last.results.map((r) => r.callId), ["a", "b", "c"]);
+  assert(last.results.every((r) => r.isError));
+  assertStringIncludes(last.results[0].content, "output was lost");
+  assertStringIncludes(last.results[1].content, "write_note was interrupted");
+  assertStringIncludes(last.results[2].content, "was not run");
+  assert(s.audit.verify().ok);
+
+  // Idempotent: the session now ends in results, nothing more is recorded.
+  assertEquals(await recordInterruptedCalls({ sessions: s.sessions, audit: s.audit }), []);
+  assertEquals(s.audit.query({ kinds: ["tool.interrupted"] }).length, 2);
+});
+
+Deno.test("recover: finished sessions and skipped channels are left alone", async () => {
+  await using s = await stores();
+  const done = s.sessions.getOrCreate({ agent: "default", channel: "webchat", conversation: "w" });
+  s.sessions.append(done.id, { role: "user", content: "hi" });
+  s.sessions.append(done.id, { role: "assistant", content: "", toolCalls: [calls[0]] });
+  s.sessions.append(done.id, {
+    role: "tool",
+    results: [{ callId: "a", name: "get_weather", content: "18" }],
+  });
+  s.sessions.append(done.id, { role: "assistant", content: "18 degrees" });
+  // `wirken ask` may be running this one right now, in its own process.
+  const ask = s.sessions.getOrCreate({ agent: "default", channel: "cli", conversation: "c" });
+  s.sessions.append(ask.id, { role: "user", content: "go" });
+  s.sessions.append(ask.id, { role: "assistant", content: "", toolCalls: [calls[1]] });
+  const found = await recordInterruptedCalls({
+    sessions: s.sessions,
+    audit: s.audit,
+    skipChannels: new Set(["cli"]),
+  });
+  assertEquals(found, []);
+  assertEquals(s.audit.query({}).length, 0);
+  assertEquals(s.sessions.history(ask.id).at(-1)?.role, "assistant");
+});
+
+Deno.test("recover: when the audit log cannot record, the session is not changed", async () => {
+  await using s = await stores();
+  const id = s.sessions.getOrCreate({ agent: "default", channel: "telegram", conversation: "1" })
+    .id;
+  s.sessions.append(id, { role: "user", content: "go" });
+  s.sessions.append(id, { role: "assistant", content: "", toolCalls: [calls[0]] });
+  const failing = {
+    query: s.audit.query.bind(s.audit),
+    append: () => Promise.reject(new Error("disk full")),
+  };
+  let threw = false;
+  await recordInterruptedCalls({ sessions: s.sessions, audit: failing }).catch(() => threw = true);
+  assert(threw);
+  // Left for the next start to record: the history never says more than the audit trail.
+  assertEquals(s.sessions.history(id).at(-1)?.role, "assistant");
+});
+
+Deno.test("closeUnansweredCalls: a call without a result gets one right after it; complete pairs are kept", () => {
+  const history: ChatMessage[] = [
+    { role: "user", content: "one" },
+    { role: "assistant", content: "", toolCalls: [calls[0], calls[1]] },
+    { role: "tool", results: [{ callId: "a", name: "get_weather", content: "18" }] },
+    { role: "user", content: "two" },
+    { role: "assistant", content: "", toolCalls: [calls[2]] },
+    { role: "user", content: "three" },
+  ];
+  const fixed = closeUnansweredCalls(history);
+  assertEquals(fixed.map((m) => m.role), [
+    "user",
+    "assistant",
+    "tool",
+    "user",
+    "assistant",
+    "tool",
+    "user",
+  ]);
+  const first = fixed[2];
+  assert(first.role === "tool");
+  assertEquals(first.results.map((r) => r.callId), ["a", "b"]);
+  assertEquals(first.results[0].content, "18");
+  const second = fixed[5];
+  assert(second.role === "tool");
+  assertStringIncludes(second.results[0].content, "get_weather was interrupted");
+  const complete = fixed.slice(0, 3);
+  assertEquals(closeUnansweredCalls(complete), complete);
+});
+
+Deno.test("agent: a turn over a history with an unanswered call sends the model a valid history", async () => {
+  const provider = new ScriptedProvider([answer("ok")]);
+  await runTurn({
+    provider,
+    agent: { id: "a", model: "m" },
+    tools: makeTools([]),
+    history: [
+      { role: "user", content: "go" },
+      { role: "assistant", content: "", toolCalls: [calls[0]] },
+    ],
+    message: "and now?",
+    audit: new RecordingAudit(),
+    permit: () => Promise.resolve("allow"),
+    session: { id: "s", channel: "cli", sender: "me" },
+  });
+  const sent = provider.requests[0].messages;
+  assertEquals(sent.map((m) => m.role), ["user", "assistant", "tool", "user"]);
+});
