@@ -2,7 +2,8 @@
  * A real adapter driver for the test suite: it echoes, and it runs "probes" that try to do
  * things an adapter must not be able to do, reporting what happened. The isolation tests send
  * `probe fetch https://...`, `probe read <path>`, `probe env NAME` or `probe run <cmd>` as an
- * outbound message and read the result from the outbound result's `messageId`.
+ * outbound message and read the result from the outbound result's `messageId`. `flood <n>`
+ * makes it send `n` inbound frames as fast as it can (the frame-rate cut-off test).
  *
  * Selected only when the supervisor's bundle says `driver: "test"`.
  *
@@ -60,6 +61,21 @@ export function createTestDriver(): ChannelDriver {
     async onOutbound(m: OutboundFields): Promise<OutboundResult> {
       const match = /^probe (\w+)(?: (.*))?$/.exec(m.text);
       if (match) return { ok: true, messageId: await probe(match[1], match[2] ?? ""), error: "" };
+      const flood = /^flood (\d+)$/.exec(m.text);
+      if (flood) {
+        // A compromised adapter: as many inbound frames as the socket takes, in the background.
+        (async () => {
+          for (let i = 0; i < Number(flood[1]); i++) {
+            await ctx?.sendInbound({
+              id: `flood-${i}`,
+              senderId: "flood",
+              conversationId: m.conversationId,
+              text: `flood ${i}`,
+            });
+          }
+        })().catch(() => {});
+        return { ok: true, messageId: "flooding", error: "" };
+      }
       if (m.text === "exit") {
         // A hard crash from inside the channel code.
         setTimeout(() => Deno.exit(7), 10);

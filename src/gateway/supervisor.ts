@@ -43,6 +43,8 @@ export interface Liveness {
   shutdownAdapter?(channel: Channel, reason: string): Promise<void>;
   /** The last handshake the gateway itself rejected for `channel`. */
   lastAuthFailure?(channel: Channel): { at: number; reason: string } | undefined;
+  /** The last time the gateway cut `channel`'s connection for flooding frames. */
+  lastCutOff?(channel: Channel): { at: number; reason: string } | undefined;
 }
 
 /** The restart policy's numbers. */
@@ -172,6 +174,8 @@ const BASE_ENV = [
   "NO_COLOR",
   "SSL_CERT_FILE",
   "DENO_CERT",
+  // Set only by `deno test --coverage`: adapter processes started by tests add their profiles.
+  "DENO_COVERAGE_DIR",
 ];
 
 const SECRET_ENV = [
@@ -512,6 +516,17 @@ export class Supervisor {
       if (!live) continue;
       if (live.connected(slot.channel)) {
         slot.lastAlive = Math.max(slot.lastAlive, live.lastSeen(slot.channel) ?? 0);
+      }
+      // A process the gateway cut off for flooding is not trusted to reconnect on its own
+      // terms: it is killed, so the restart backoff (and give-up after 8) applies to it.
+      const cut = live.lastCutOff?.(slot.channel);
+      if (cut && cut.at >= slot.startedAt) {
+        slot.killReason = `cut off by the gateway: ${cut.reason}`;
+        this.#log.warn("adapter flooded the gateway; killing it", { channel: slot.channel });
+        try {
+          slot.child.kill("SIGKILL");
+        } catch { /* already gone */ }
+        continue;
       }
       if (now - slot.lastAlive > dead) {
         slot.killReason = `no heartbeat for ${Math.round((now - slot.lastAlive) / 1000)} s`;

@@ -5,7 +5,9 @@
  * Every failure is confined to its connection: a bad frame, a failed handshake or a stalled
  * peer closes that connection with a logged reason and nothing else. Inbound frames are stamped
  * with the channel of the authenticated connection; the channel written in the payload is
- * ignored, so an adapter can never speak for another channel.
+ * ignored, so an adapter can never speak for another channel. An adapter sending frames faster
+ * than the per-connection frame rate is throttled, and cut off (logged and audited) when the
+ * excess goes on; see {@linkcode FrameRateLimiter}.
  *
  * @module
  */
@@ -14,6 +16,7 @@ import type { Channel, Config } from "../config/schema.ts";
 import type { Logger } from "../log/logger.ts";
 import { type Attachment, type Frame, PROTOCOL_VERSION } from "./codec.ts";
 import { FrameError, HandshakeError, IpcError } from "./errors.ts";
+import { DEFAULT_FRAME_RATE, FrameRateLimiter, type FrameRateLimits } from "./frame_rate.ts";
 import { FrameReader, FrameWriter } from "./framing.ts";
 import { type AdapterSigner, ephemeralSigner } from "./keys.ts";
 import {
@@ -92,6 +95,11 @@ export interface IpcServerOptions {
    * backpressure instead of piling up work in the gateway.
    */
   maxInflightInbound?: number;
+  /**
+   * Per-connection frame rate (default {@linkcode DEFAULT_FRAME_RATE}): faster adapters are
+   * throttled, and cut off when the excess is sustained.
+   */
+  frameRate?: FrameRateLimits;
   /** Handshake failure limiter (default 10 per minute per claimed adapter id). */
   limiter?: FailureLimiter;
   /** The gateway's identity on the socket (default: a fresh key per run). */
@@ -116,6 +124,11 @@ export interface IpcServer {
   readonly gatewayPublicKey: Uint8Array;
   /** The last handshake this server rejected for `channel`, if any. */
   lastAuthFailure(channel: Channel): { at: number; reason: string } | undefined;
+  /**
+   * The last time this server cut `channel`'s connection for flooding, if ever (the supervisor
+   * then restarts that adapter process with backoff).
+   */
+  lastCutOff(channel: Channel): { at: number; reason: string } | undefined;
   /** The outbound side of `channel`. */
   link<C extends Channel>(channel: C): ChannelLink<C>;
   /** Sends on the handle's own channel; the only way to send. */
@@ -168,6 +181,7 @@ class AdapterConnection {
     readonly channel: Channel,
     readonly conn: Deno.Conn,
     readonly writer: FrameWriter,
+    readonly rate: FrameRateLimiter,
   ) {}
 
   close(): void {
@@ -214,6 +228,8 @@ export async function startIpcServer(options: IpcServerOptions): Promise<IpcServ
 
   const signer = options.gatewaySigner ?? await ephemeralSigner();
   const authFailures = new Map<Channel, { at: number; reason: string }>();
+  const cutOffs = new Map<Channel, { at: number; reason: string }>();
+  const frameRate = options.frameRate ?? DEFAULT_FRAME_RATE;
   let listener = await listenPrivate(options.socketPath);
   /** Listeners replaced after a squatter took the path; closed at shutdown. */
   const retired: Deno.Listener<Deno.Conn, Deno.UnixAddr>[] = [];
@@ -382,7 +398,7 @@ export async function startIpcServer(options: IpcServerOptions): Promise<IpcServ
     }
     if (!channel) return;
     stats.authenticated++;
-    const ac = new AdapterConnection(channel, conn, writer);
+    const ac = new AdapterConnection(channel, conn, writer, new FrameRateLimiter(frameRate));
     const previous = conns.get(channel);
     if (previous) {
       log.info("adapter reconnected; closing its previous connection", { channel });
@@ -399,6 +415,20 @@ export async function startIpcServer(options: IpcServerOptions): Promise<IpcServ
         if (frame === null) break;
         stats.framesIn++;
         ac.lastSeen = Date.now();
+        const verdict = ac.rate.admit();
+        if (verdict.action === "cut") {
+          cutOffs.set(channel, { at: Date.now(), reason: verdict.reason });
+          audit({
+            kind: "adapter.crash",
+            actor: "gateway",
+            channel,
+            payload: { reason: verdict.reason, transport: "ipc", cutOff: true },
+          });
+          throw new FrameError(verdict.reason);
+        }
+        // Throttled: this frame waits for its token, and nothing more is read meanwhile.
+        if (verdict.action === "wait") await new Promise((r) => setTimeout(r, verdict.ms));
+        if (ac.closed) break;
         dispatch(ac, frame);
         await ac.room(maxInflight);
       }
@@ -573,6 +603,7 @@ export async function startIpcServer(options: IpcServerOptions): Promise<IpcServ
     socketPath: options.socketPath,
     gatewayPublicKey: signer.publicKey,
     lastAuthFailure: (channel) => authFailures.get(channel),
+    lastCutOff: (channel) => cutOffs.get(channel),
     link,
     send,
     connected: (channel) => conns.has(channel),

@@ -269,16 +269,66 @@ Deno.test("e2e compromised adapter: a 10,000-frame flood is throttled; other cha
   }).finally(() => dc.close());
 });
 
-Deno.test({
-  name: "e2e compromised adapter: a flooding adapter is cut off (NOT IMPLEMENTED, see report)",
-  // src/ipc/server.ts only applies backpressure (maxInflightInbound) to a flooding adapter:
-  // the connection stays open however many frames it sends. Issue 16 asks for a cut-off.
-  ignore: true,
-  fn() {},
+Deno.test("e2e compromised adapter: a flooding adapter is throttled, then cut off, logged and audited; other channels keep working", async () => {
+  const dc = fakeDiscord(canary("discord"));
+  await withE2e(options(dc), async (e) => {
+    const gw = await e.start();
+    const { pid: discordPid, restarts: discordRestarts } = await discordUp(e, dc);
+    const tg = await connectPeer(socket(e), "telegram", e.heldKeys.telegram!);
+    await tg.inbound({ conversationId: "c-tg", senderId: "alice", text: "before" });
+    await tg.waitOutbound((m) => m.text === "reply: before");
+
+    // The Slack key's holder sends 10,000 frames as fast as the socket takes them, far past
+    // the default per-connection rate (2,000 at once, 500 a second).
+    const sl = await connectPeer(socket(e), "slack", e.heldKeys.slack!);
+    let written = 0;
+    const flood = (async () => {
+      for (let i = 0; i < 10_000; i++) {
+        await sl.inbound({
+          conversationId: `c${i % 50}`,
+          senderId: `stranger-${i}`,
+          text: `f${i}`,
+        });
+        written++;
+      }
+    })().catch(() => {/* cut off: expected */});
+    // While it floods, the honest Telegram peer and the real Discord adapter are answered.
+    await new Promise((r) => setTimeout(r, 300));
+    await tg.inbound({ conversationId: "c-tg", senderId: "alice", text: "during" });
+    await tg.waitOutbound((m) => m.text === "reply: during", 20_000);
+    await discordRoundTrip(dc, "during the flood");
+
+    assert(await sl.waitClosed(60_000), "the gateway cut the flooding connection");
+    await flood;
+    assert(written < 10_000, `cut off before the end of the flood (${written} frames written)`);
+
+    // Logged and audited with the reason, once.
+    const cuts = e.auditEvents().filter((ev) => ev.kind === "adapter.crash" && ev.payload.cutOff);
+    assertEquals(cuts.map((ev) => ev.channel), ["slack"]);
+    assert(String(cuts[0].payload.reason).startsWith("frame rate over limit"));
+    assert(
+      gw.output().includes("frame rate over limit") ||
+        (await Deno.readTextFile(`${e.data}/logs/wirken.log`).catch(() => "")).includes(
+          "frame rate over limit",
+        ),
+      "the cut is in the gateway's log",
+    );
+
+    // Nobody else noticed: Telegram's connection is open and answered, Discord's process was
+    // not restarted, and a fresh Slack connection (a restarted adapter) is served again.
+    assertFalse(tg.closed);
+    await tg.inbound({ conversationId: "c-tg", senderId: "alice", text: "after" });
+    await tg.waitOutbound((m) => m.text === "reply: after");
+    const discord = await adapterStatus(e, "discord");
+    assertEquals([discord?.pid, discord?.connected, discord?.restarts], [
+      discordPid,
+      true,
+      discordRestarts,
+    ]);
+    await discordRoundTrip(dc, "after the cut");
+    const sl2 = await connectPeer(socket(e), "slack", e.heldKeys.slack!);
+    await sl2.inbound({ conversationId: "c-sl", senderId: "bob", text: "bob again" });
+    await sl2.waitOutbound((m) => m.text === "reply: bob again");
+    for (const p of [tg, sl, sl2]) p.close();
+  }).finally(() => dc.close());
 });
-Deno.stderr.writeSync(
-  new TextEncoder().encode(
-    "IGNORED e2e test: a flooding adapter is never disconnected (src/ipc/server.ts has " +
-      "backpressure only, no per-connection frame-rate cut-off); see docs/threat-model.md\n",
-  ),
-);

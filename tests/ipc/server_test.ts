@@ -434,6 +434,84 @@ Deno.test("a flooding adapter meets backpressure: at most maxInflightInbound han
   }
 });
 
+Deno.test("a flooding adapter is throttled, then cut off (logged, audited); another adapter keeps working", async () => {
+  const gw = await startTestGateway(["telegram", "slack"], {
+    frameRate: { burst: 20, perSecond: 50, cutAfter: 40 },
+  });
+  try {
+    const peer = await rawPeer(gw.socketPath);
+    const { result } = await rawHandshake(peer, gw.ids.slack);
+    assert(result?.type === "authResult" && result.ok);
+    let written = 0;
+    const flood = (async () => {
+      for (let i = 0; i < 100_000; i++) {
+        await peer.writer.write({
+          type: "inbound",
+          id: `${i}`,
+          channel: "slack",
+          senderId: "u",
+          senderName: "",
+          conversationId: `c${i % 10}`,
+          text: `flood ${i}`,
+          timestamp: 0,
+          isGroup: false,
+          replyToId: "",
+          attachments: [],
+          metadata: {},
+        });
+        written++;
+      }
+    })().catch(() => {/* cut off: expected */});
+    // During the flood the other channel's adapter connects and is served both ways.
+    await waitFor(() => gw.inbound.length >= 20, 5000, "the flood to start");
+    await stillWorks(gw);
+    assert(await peer.closedByGateway(10_000), "the flooding connection was closed");
+    await flood;
+    const flooded = gw.inbound.filter((e) => e.channel === "slack").length;
+    // Throttled: the burst, then the sustained rate until the cut; never the whole flood.
+    assert(flooded < 200, `${flooded} flood frames were handled before the cut`);
+    assert(written > flooded, `the adapter wrote ${written}, the gateway handled ${flooded}`);
+    assert(!gw.server.connected("slack"));
+    const cut = gw.server.lastCutOff("slack");
+    assertStringIncludes(cut?.reason ?? "", "frame rate over limit");
+    assertEquals(gw.server.lastCutOff("telegram"), undefined);
+    const audited = gw.audit.events.filter((e) => e.kind === "adapter.crash");
+    assertEquals(audited.length, 1);
+    assertEquals(audited[0].channel, "slack");
+    assertEquals(audited[0].payload?.cutOff, true);
+    assertStringIncludes(String(audited[0].payload?.reason), "frame rate over limit");
+    assert(
+      gw.lines.some((l) => l.includes("closing adapter connection") && l.includes("frame rate")),
+      "the cut is logged with its reason",
+    );
+    // And after the cut the good adapter still works.
+    await stillWorks(gw);
+    peer.close();
+  } finally {
+    await gw.close();
+  }
+});
+
+Deno.test("an adapter under the frame rate is never cut, even past the burst", async () => {
+  const gw = await startTestGateway(["telegram"], {
+    frameRate: { burst: 10, perSecond: 1000, cutAfter: 5 },
+  });
+  try {
+    const client = await goodAdapter(gw);
+    for (let i = 0; i < 60; i++) {
+      await client.sendInbound({ id: `${i}`, senderId: "u", conversationId: "c", text: "x" });
+      // Slower than 1000 a second: the bucket keeps up.
+      await new Promise((r) => setTimeout(r, 3));
+    }
+    await gw.waitInbound(60);
+    assert(gw.server.connected("telegram"));
+    assertEquals(gw.server.lastCutOff("telegram"), undefined);
+    client.close();
+  } finally {
+    await gw.close();
+  }
+});
+
 Deno.test("a socket path too long for sockaddr_un is a clear error", async () => {
   const { startIpcServer } = await import("../../src/ipc/server.ts");
   const { log } = captureLogger();

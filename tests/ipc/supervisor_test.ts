@@ -15,6 +15,7 @@ import {
 import { MemoryCredentials, startTestGateway, type TestGateway, waitFor } from "./helpers.ts";
 import { captureLogger } from "./helpers.ts";
 import type { Channel } from "../../src/config/schema.ts";
+import type { IpcServerOptions } from "../../src/ipc/server.ts";
 
 const PARENT_ENV: Record<string, string> = {
   ...Deno.env.toObject(),
@@ -38,8 +39,9 @@ async function rig(
   channels: Channel[],
   options: Partial<SupervisorOptions> = {},
   setup?: (creds: MemoryCredentials) => void,
+  gateway: Partial<IpcServerOptions> = {},
 ): Promise<Rig> {
-  const gw = await startTestGateway(channels);
+  const gw = await startTestGateway(channels, gateway);
   const creds = new MemoryCredentials();
   for (const ch of channels) creds.set(credentialNames.adapterKey(ch), gw.ids[ch].seed);
   setup?.(creds);
@@ -272,6 +274,36 @@ Deno.test("an adapter that never heartbeats is killed after the dead interval an
     await waitFor(() => r.status().restarts >= 1, 10_000, "killed and restarted");
     assertStringIncludes(r.status().lastError ?? "", "no heartbeat");
     assert(!pidAlive(first));
+  } finally {
+    await r.stop();
+  }
+});
+
+Deno.test("an adapter process the gateway cuts off for flooding is killed and restarted with backoff", async () => {
+  const r = await rig(["telegram"], { heartbeatMs: 50 }, undefined, {
+    frameRate: { burst: 20, perSecond: 50, cutAfter: 40 },
+  });
+  try {
+    await waitFor(() => r.gw.server.connected("telegram"), 15_000, "adapter connected");
+    const first = r.status().pid!;
+    assertEquals(await probe(r, "flood 100000"), "flooding");
+    await waitFor(() => r.status().restarts >= 1, 15_000, "cut off, killed and restarted");
+    assertStringIncludes(
+      r.status().lastError ?? "",
+      "cut off by the gateway: frame rate over limit",
+    );
+    assert(!pidAlive(first), "the flooding process is gone");
+    const cut = r.gw.audit.events.filter((e) => e.kind === "adapter.crash" && e.payload?.cutOff);
+    assertEquals(cut.map((e) => e.channel), ["telegram"]);
+    // The restarted process is a fresh adapter: it connects and works.
+    await waitFor(
+      () =>
+        r.status().state === "running" && r.status().pid !== first &&
+        r.gw.server.connected("telegram"),
+      15_000,
+      "the new process connected",
+    );
+    assertEquals(await probe(r, "hello"), "echoed:hello");
   } finally {
     await r.stop();
   }
