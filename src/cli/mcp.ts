@@ -181,6 +181,8 @@ async function listBody(ctx: CommandContext): Promise<number> {
     credentials,
     restart: { maxAttempts: 0 },
     log: ctx.verbose ? ctx.log : undefined,
+    // The same egress rules as the gateway: the server's own URL plus `egress.allow`.
+    egress: { allow: config.egress.allow },
   });
   try {
     await manager.start();

@@ -186,6 +186,8 @@ export async function startCore(o: CoreOptions): Promise<Core> {
       credentials: vault && enforcingExpiry(vault),
       log,
       sandboxWrap: await mcpSandbox(paths),
+      onEgressRefused: (server, e) =>
+        guard.egressRefusalAuditor(audit, { destination: `mcp/${server}` })(e),
     });
   }
   // Each tool is wrapped once: arguments carrying a secret are refused, results are redacted

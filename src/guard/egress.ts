@@ -509,6 +509,13 @@ interface PinnedClient {
 }
 
 function pinnedClient(url: URL, target: EgressTarget, caCerts?: string[]): PinnedClient {
+  const pinned = openPinnedClient(url, target, caCerts);
+  // A body can end and then be cancelled too (the MCP SDK does it): closing twice must not throw.
+  let closing: Promise<void> | undefined;
+  return { client: pinned.client, close: () => closing ??= pinned.close() };
+}
+
+function openPinnedClient(url: URL, target: EgressTarget, caCerts?: string[]): PinnedClient {
   if (url.protocol === "http:") {
     const client = Deno.createHttpClient({
       // The transport parses "host:port" as a URI authority: IPv6 needs its brackets.

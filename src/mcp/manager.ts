@@ -16,6 +16,7 @@ import type { McpServerSettings } from "../config/schema.ts";
 import type { Logger } from "../log/logger.ts";
 import { requireSecureUrl } from "../net/secure_url.ts";
 import type { CredentialStore } from "../vault/types.ts";
+import { type McpEgressOptions, type McpFetch, mcpFetch } from "./egress.ts";
 import { McpError } from "./errors.ts";
 import { type McpToolResult, renderResult, ToolResultSchema } from "./result.ts";
 
@@ -69,8 +70,17 @@ export interface McpClientLike {
 /** Connects one server; the default uses the SDK. */
 export type McpConnector = (
   server: McpServerConfig,
-  resolved: { env: Record<string, string>; headers: Record<string, string>; command?: string[] },
+  resolved: ResolvedServer,
 ) => Promise<{ client: McpClientLike; pid?: number }>;
+
+/** What a connector gets besides the config: secrets filled in, the wrapped command. */
+export interface ResolvedServer {
+  env: Record<string, string>;
+  headers: Record<string, string>;
+  command?: string[];
+  /** HTTP servers: the egress-checked `fetch` every request of the transport must use. */
+  fetch?: McpFetch;
+}
 
 /** Restart policy after a crash. */
 export interface RestartPolicy {
@@ -93,6 +103,11 @@ export interface McpManagerOptions {
    */
   sandboxWrap?: (argv: readonly string[]) => string[];
   restart?: Partial<RestartPolicy>;
+  /**
+   * Egress rules for HTTP servers (see `egress.ts`). Always applied: without this option only
+   * each server's own URL is allowed.
+   */
+  egress?: McpEgressOptions;
   /** Replaces the SDK connector (tests). */
   connect?: McpConnector;
 }
@@ -388,9 +403,7 @@ export class McpManager {
     state.status.tools = tools.length;
   }
 
-  #resolve(
-    config: McpServerConfig,
-  ): { env: Record<string, string>; headers: Record<string, string>; command?: string[] } {
+  #resolve(config: McpServerConfig): ResolvedServer {
     const secret = (credential: string, what: string): string => {
       const value = this.#options.credentials?.get(credential);
       if (!value) {
@@ -402,7 +415,7 @@ export class McpManager {
       return value.reveal();
     };
     // Same rule as every other outbound URL: HTTPS, or plain HTTP only to this machine.
-    if (config.url) requireSecureUrl(config.url, `MCP server ${config.name}`);
+    const url = config.url ? requireSecureUrl(config.url, `MCP server ${config.name}`) : undefined;
     const env: Record<string, string> = { ...config.env };
     for (const [k, cred] of Object.entries(config.secretEnv)) env[k] = secret(cred, `env ${k}`);
     const headers: Record<string, string> = {};
@@ -419,7 +432,8 @@ export class McpManager {
       }
       command = this.#options.sandboxWrap(command);
     }
-    return { env, headers, command };
+    const fetch = url ? mcpFetch(config.name, url, this.#options.egress) : undefined;
+    return { env, headers, command, fetch };
   }
 }
 
@@ -463,8 +477,15 @@ const sdkConnector: McpConnector = async (server, resolved) => {
   const { StreamableHTTPClientTransport } = await import(
     "@modelcontextprotocol/sdk/client/streamableHttp.js"
   );
+  if (!resolved.fetch) {
+    throw new McpError(`No egress-checked fetch for the MCP server ${server.name}.`, {
+      fix: "This is a bug in wirken; please report it.",
+    });
+  }
   const transport = new StreamableHTTPClientTransport(new URL(server.url!), {
     requestInit: { headers: resolved.headers },
+    // Every request (and every same-origin redirect the SDK follows) is checked by the guard.
+    fetch: resolved.fetch,
   });
   await client.connect(transport);
   return { client: client as unknown as McpClientLike };
