@@ -13,6 +13,7 @@
 import { join } from "node:path";
 import { assert, assertEquals } from "../assert.ts";
 import { RUN_FLAGS } from "../cli/helpers.ts";
+import { coverageEnv } from "../coverage/env.ts";
 import { type FakeChat, fakeChat, type Step } from "../fakes/openai_chat.ts";
 import { testVaultOptions } from "../vault/helpers.ts";
 import { openVault } from "../../src/vault/open.ts";
@@ -435,6 +436,7 @@ export async function setupE2e(o: E2eOptions = {}): Promise<E2e> {
     WIRKEN_VAULT_BACKEND: "passphrase",
     WIRKEN_VAULT_PASSPHRASE: passphrase,
     ...(dd ? { DENO_DIR: dd } : {}),
+    ...coverageEnv(),
     ...(o.env ?? {}),
   };
 

@@ -12,6 +12,7 @@ import { credentialNames } from "../../src/vault/types.ts";
 import { Secret } from "../../src/secret.ts";
 import { TEST_PASSPHRASE, testVaultOptions } from "../vault/helpers.ts";
 import { waitFor } from "./helpers.ts";
+import { coverageEnv } from "../coverage/env.ts";
 
 const MAIN = new URL("../../main.ts", import.meta.url).pathname;
 
@@ -43,6 +44,7 @@ Deno.test("wirken run starts, authenticates and stops a configured channel's ada
     WIRKEN_VAULT_PASSPHRASE: TEST_PASSPHRASE,
     OPENAI_API_KEY: "sk-e2e-should-not-leak",
     NO_COLOR: "1",
+    ...coverageEnv(),
   };
   const gateway = new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", "--unstable-worker-options", MAIN, "run", "--port", "0"],

@@ -10,6 +10,7 @@ import { createLogger } from "../../src/log/logger.ts";
 import { Secret } from "../../src/secret.ts";
 import { openVault } from "../../src/vault/open.ts";
 import { tempDir, testVaultOptions } from "./helpers.ts";
+import { coverageEnv } from "../coverage/env.ts";
 
 const MAIN = fileURLToPath(new URL("../../main.ts", import.meta.url));
 const CANARY = "wirken-canary-7f3a9c1e5b2d4f60";
@@ -55,6 +56,7 @@ Deno.test("canary: the value never appears in CLI output, logs or data files", a
       WIRKEN_VAULT_BACKEND: "passphrase",
       WIRKEN_VAULT_PASSPHRASE: "canary test passphrase",
       NO_COLOR: "1",
+      ...coverageEnv(),
     };
     const transcript: string[] = [];
     const cli = async (args: string[], stdin?: string): Promise<{ code: number; out: string }> => {

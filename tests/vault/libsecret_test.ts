@@ -9,6 +9,7 @@ import { fileURLToPath } from "node:url";
 import { describeKeychain } from "../../src/vault/open.ts";
 import { createLibsecretBackend } from "../../src/vault/keychain/libsecret.ts";
 import { mapEnv, tempDir } from "./helpers.ts";
+import { coverageEnv } from "../coverage/env.ts";
 
 const TOOLS = ["secret-tool", "gnome-keyring-daemon", "dbus-run-session"];
 
@@ -62,6 +63,7 @@ Deno.test({
           NO_COLOR: "1",
           // Let the child find Deno's cache of npm packages in the real home.
           DENO_DIR: Deno.env.get("DENO_DIR") ?? `${Deno.env.get("HOME")}/.cache/deno`,
+          ...coverageEnv(),
         },
         stdout: "piped",
         stderr: "piped",
