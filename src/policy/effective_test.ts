@@ -11,13 +11,15 @@ import { parseConfig } from "../config/load.ts";
 import { effectiveTier } from "../permissions/policy.ts";
 import { createSandbox, type SandboxSettings, sandboxStatus } from "../sandbox/select.ts";
 import { SandboxError } from "../sandbox/types.ts";
-import { loadSkills, trustedKeysFrom } from "../skills/load.ts";
+import { bundledSkillsDir, loadSkills, trustedKeysFrom } from "../skills/load.ts";
 import { installFromFolder } from "../skills/registry.ts";
 import { signSkillFolder } from "../skills/sign.ts";
 import { generateSigningKey } from "../skills/signature.ts";
 import { SkillSignatureError } from "../skills/errors.ts";
 import { enforce, PolicyViolationError, violations } from "./apply.ts";
 import { applyPolicy, registryAllowed } from "./effective.ts";
+import { cachedOrgPolicy } from "./follow.ts";
+import { PolicyError } from "./signature.ts";
 
 const config = (json: unknown) => parseConfig(JSON.stringify(json), "config.json");
 
@@ -251,5 +253,34 @@ Deno.test("policy skills: only the allowed registry's signatures load; own keys 
     assertEquals(ok.name, "from-registry");
   } finally {
     await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("policy skills: bundled skills (project key) still load under a registry allow-list", async () => {
+  const policy = basePolicy(1, { skills: { registries: [] } });
+  const catalog = await loadSkills([{ dir: bundledSkillsDir(), source: "bundled" }], {
+    trusted: trustedKeysFrom({}),
+    allowUnsigned: [],
+    eligibility: { env: { get: () => undefined }, hasBin: () => true, os: "linux" },
+    policy: applyPolicy(config({}), policy).limits.skills,
+  });
+  assert(catalog.entries.length > 0);
+  for (const e of catalog.entries) assertEquals(e.signature.status, "verified", e.name);
+});
+
+Deno.test("policy: offline commands refuse when the install follows an org but has no verified copy", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const pinnedConfig = config({
+      org: { url: "https://it.example.com/p.json", fingerprint: "sha256:" + "a".repeat(64) },
+    });
+    await assertRejects(
+      () => cachedOrgPolicy(pinnedConfig, { orgPolicy: join(dir, "org-policy.json") }),
+      PolicyError,
+      "no verified copy is cached",
+    );
+    assertEquals(await cachedOrgPolicy(config({}), { orgPolicy: join(dir, "x") }), null);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
   }
 });
