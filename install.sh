@@ -1,6 +1,7 @@
 #!/bin/sh
-# wirken installer: downloads the release binary for this machine, verifies its SHA-256 against
-# the release's SHA256SUMS, and only then installs it.
+# wirken installer: downloads the release binary for this machine, checks that the release's
+# SHA256SUMS is signed by the wirken release key pinned below (ssh-keygen -Y verify), verifies
+# the binary's SHA-256 against those sums, and only then installs it.
 #
 #   curl -fsSL https://raw.githubusercontent.com/wirken/wirken/main/install.sh | sh
 #   sh install.sh --from-source     (from a checkout: Deno from npm + a wrapper running it)
@@ -10,6 +11,13 @@
 #   WIRKEN_INSTALL_DIR  where to put the binary (default: ~/.local/bin)
 #   WIRKEN_RELEASE_URL  base URL of the release assets (default: GitHub releases)
 set -eu
+
+# The wirken release key (also in docs/release-key.pub). SHA256SUMS.sig must be an SSH signature
+# (namespace "wirken-release") of SHA256SUMS by this key, or nothing is installed. It is pinned
+# here, not read from the environment: whoever can swap the release files must not also be able
+# to swap the key they are checked against.
+release_key="ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIEBAIgjRBxqH8FmGJB/5I7578J5/syYKcYm8fh1hzVos"
+sig_namespace="wirken-release"
 
 repo="wirken/wirken"
 version="${WIRKEN_VERSION:-latest}"
@@ -87,6 +95,8 @@ elif command -v shasum >/dev/null 2>&1; then
 else
   fail "need sha256sum or shasum to verify the download"
 fi
+command -v ssh-keygen >/dev/null 2>&1 ||
+  fail "need ssh-keygen (OpenSSH 8.1 or newer) to check the release signature; install it (Debian/Ubuntu: apt-get install openssh-client; Fedora: dnf install openssh; Alpine: apk add openssh-keygen) and run this again. Nothing was installed."
 
 tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT INT TERM
@@ -94,6 +104,19 @@ trap 'rm -rf "$tmp"' EXIT INT TERM
 echo "Downloading ${asset} (${version})..."
 fetch "${base}/${asset}" "$tmp/wirken" || fail "download of ${base}/${asset} failed"
 fetch "${base}/SHA256SUMS" "$tmp/SHA256SUMS" || fail "download of ${base}/SHA256SUMS failed"
+fetch "${base}/SHA256SUMS.sig" "$tmp/SHA256SUMS.sig" ||
+  fail "the release has no signature (${base}/SHA256SUMS.sig could not be downloaded), so its checksums cannot be trusted. Nothing was installed."
+
+# The sums are only as good as their signature: check it before reading a single line of them.
+printf '%s %s\n' "$sig_namespace" "$release_key" > "$tmp/allowed_signers"
+if ! ssh-keygen -Y verify -f "$tmp/allowed_signers" -I "$sig_namespace" -n "$sig_namespace" \
+  -s "$tmp/SHA256SUMS.sig" < "$tmp/SHA256SUMS" > "$tmp/verify.log" 2>&1; then
+  if grep -qi "option" "$tmp/verify.log"; then
+    fail "this ssh-keygen cannot check signatures (OpenSSH 8.1 or newer is needed); upgrade OpenSSH and run this again. Nothing was installed."
+  fi
+  fail "SHA256SUMS is not signed by the wirken release key ($(head -n 1 "$tmp/verify.log")). Nothing was installed."
+fi
+echo "Release signature verified (wirken release key)."
 
 expected="$(awk -v a="$asset" '$2 == a || $2 == "*" a { print $1 }' "$tmp/SHA256SUMS")"
 [ -n "$expected" ] || fail "SHA256SUMS has no entry for ${asset}"
@@ -103,5 +126,5 @@ actual="$(sha "$tmp/wirken")"
 mkdir -p "$install_dir"
 chmod 0755 "$tmp/wirken"
 mv "$tmp/wirken" "$install_dir/wirken"
-echo "Installed wirken to ${install_dir}/wirken (SHA-256 verified)."
+echo "Installed wirken to ${install_dir}/wirken (signature and SHA-256 verified)."
 next_steps

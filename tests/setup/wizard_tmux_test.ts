@@ -142,6 +142,7 @@ Deno.test({
   const env = { TELEGRAM_API_ROOT: tg.url };
   const s1 = `wirken-wizard-ch-${crypto.randomUUID().slice(0, 8)}`;
   const s2 = `${s1}-b`;
+  const s3 = `${s1}-c`;
   try {
     await startWizard(s1, dataDir, env);
     await providerStep(s1, fake.baseUrl, GOOD);
@@ -243,9 +244,34 @@ Deno.test({
     for (const [path, bytes] of before) {
       assert(after.get(path) === bytes, `${path} changed after Ctrl+C`);
     }
+
+    // A third run keeps everything with Enter: the stored key and token, the same key pair.
+    await startWizard(s3, dataDir, env);
+    await waitFor(s3, "editing your current setup");
+    await waitFor(s3, "Provider");
+    await keys(s3, "Enter");
+    await waitFor(s3, "Model");
+    await keys(s3, "Enter");
+    await waitFor(s3, "Base URL");
+    await keys(s3, "Enter");
+    await waitFor(s3, "Enter keeps the stored key");
+    await keys(s3, "Enter");
+    await waitFor(s3, "configured");
+    await keys(s3, "Enter");
+    await waitFor(s3, "Enter keeps the stored one");
+    await keys(s3, "Enter");
+    const kept = await waitFor(s3, "EXIT:");
+    assertStringIncludes(kept, "EXIT:0");
+    assertStringIncludes(kept, "telegram: kept as it is.");
+    assertStringIncludes(kept, "Channels: telegram");
+    assertEquals(fake.seen.at(-1), `Bearer ${GOOD}`, "the stored key was checked live");
+    const keptConfig = JSON.parse(await Deno.readTextFile(`${dataDir}/config.json`));
+    assertEquals(keptConfig.channels.telegram, config.channels.telegram);
+    assertEquals(keptConfig.provider, config.provider);
   } finally {
     await tmux("kill-session", "-t", s1);
     await tmux("kill-session", "-t", s2);
+    await tmux("kill-session", "-t", s3);
     await fake.close();
     await tg.close();
   }
