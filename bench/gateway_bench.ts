@@ -12,9 +12,14 @@ import { startGateway, tempDataDir } from "../tests/cli/helpers.ts";
 import { recordDistribution } from "./plot.ts";
 import { processTree } from "./proc.ts";
 
-const ENV = { WIRKEN_VAULT_BACKEND: "passphrase", WIRKEN_VAULT_PASSPHRASE: "bench-passphrase" };
+/** The vault settings of every benchmark gateway (passphrase backend, default scrypt cost). */
+export const ENV = {
+  WIRKEN_VAULT_BACKEND: "passphrase",
+  WIRKEN_VAULT_PASSPHRASE: "bench-passphrase",
+};
 
-async function prepare(baseUrl: string): Promise<string> {
+/** A fresh data dir configured for the instant fake model at `baseUrl`, limits out of the way. */
+export async function prepare(baseUrl: string): Promise<string> {
   const dataDir = await tempDataDir();
   await Deno.mkdir(dataDir, { recursive: true, mode: 0o700 });
   await Deno.writeTextFile(
@@ -37,14 +42,15 @@ async function rssMiB(pid: number): Promise<number> {
   return (await processTree(pid)).rssMiB;
 }
 
-async function login(loginUrl: string): Promise<string> {
+/** Follows WebChat's login link; returns the session cookie. */
+export async function login(loginUrl: string): Promise<string> {
   const res = await fetch(loginUrl.replace("localhost", "127.0.0.1"), { redirect: "manual" });
   await res.body?.cancel();
   return (res.headers.get("set-cookie") ?? "").split(";")[0];
 }
 
 /** One WebChat connection that sends turns one after another and times each. */
-async function conversation(port: number, cookie: string, turns: number): Promise<number[]> {
+export async function conversation(port: number, cookie: string, turns: number): Promise<number[]> {
   const origin = `http://localhost:${port}`;
   const ws = new WebSocket(`ws://localhost:${port}/ws`, { headers: { cookie, origin } });
   await new Promise((r, j) => {
