@@ -18,7 +18,8 @@ import type { SessionStore } from "../sessions/store.ts";
 import type { Tool } from "../tools/types.ts";
 import type { UsageStore } from "../usage/store.ts";
 import { type BudgetVerdict, checkBudgets, msUntilReset } from "../usage/budget.ts";
-import { costOf, priceOf } from "../usage/prices.ts";
+import { costOf, maxPrice, priceOf } from "../usage/prices.ts";
+import { releasing, reserveCall } from "../usage/reserve.ts";
 import {
   type Address,
   type AgentConfig,
@@ -257,9 +258,13 @@ export async function dispatch(
     const flush = async () => {
       for (const e of pending.splice(0)) await deps.audit.append(e).catch(() => {});
     };
-    // The first call was checked above; each later tool round is checked again, so one turn
-    // of many rounds (a scheduled task in a loop) cannot run far past a budget.
+    // The turn was checked above; each provider call (every tool round) reserves its cost
+    // before it is made, so no turn, alone or with others at once, runs past a budget.
     let calls = 0;
+    // The dearest model of the chain: failover may move a call to any of them.
+    const chainPrice = maxPrice(
+      chain.map((c) => priceOf(config.prices ?? {}, c.model.kind, c.model.model)),
+    );
     let stoppedByBudget: BudgetVerdict["refuse"];
     try {
       const provider = failover();
@@ -269,11 +274,20 @@ export async function dispatch(
         models: provider.models,
         health: provider.health,
         chat(request, signal) {
-          if (calls++ > 0 && deps.usage) {
-            stoppedByBudget = checkBudgets(config, deps.usage, who, now()).refuse;
-            if (stoppedByBudget) throw new ProviderError("quota", stoppedByBudget.message);
+          calls++;
+          if (!deps.usage) return provider.chat(request, signal);
+          // Every call holds its most possible cost first (src/usage/reserve.ts), so turns
+          // running at once cannot together pass a budget.
+          const held = reserveCall(config, deps.usage, who, now(), request, chainPrice);
+          if (!held.ok) {
+            stoppedByBudget = held.refuse;
+            throw new ProviderError("quota", held.refuse.message);
           }
-          return provider.chat(request, signal);
+          const { reservation } = held;
+          return releasing(
+            provider.chat({ ...request, maxTokens: reservation.maxTokens }, signal),
+            reservation,
+          );
         },
       };
       const r = await runTurn({
@@ -318,7 +332,7 @@ export async function dispatch(
         await deps.audit.append({
           ...base,
           kind: "budget.refused",
-          payload: { ...details, midTurn: true },
+          payload: { ...details, midTurn: calls > 1 },
         }).catch(() => {});
         return {
           status: "limited",

@@ -1,8 +1,8 @@
 /**
  * Budgets: before a turn, the usage already spent by the agent and by the sender is compared
- * with their limits. A limit reached refuses the turn (the next one after the turn that
- * crossed it: a turn's size is unknown until it ends) with a clear message, and a share of a
- * limit past `warnAt` adds a warning to the answer. Scheduled runs speak as their owner, so
+ * with their limits. A limit reached refuses the turn with a clear message, and a share of a
+ * limit past `warnAt` adds a warning to the answer. Each provider call inside the turn then
+ * reserves its own most possible cost first (./reserve.ts), so no call passes a limit. Scheduled runs speak as their owner, so
  * the owner's and the agent's budgets stop a task that would burn money in a loop.
  *
  * @module
@@ -20,14 +20,16 @@ export interface BudgetVerdict {
   warn?: string;
 }
 
-const LIMITS = [
+/** Each limit of a budget: key, period, unit, and its name in messages. */
+export const BUDGET_LIMITS = [
   ["dailyTokens", "day", "tokens", "daily token"],
   ["monthlyTokens", "month", "tokens", "monthly token"],
   ["dailyUsd", "day", "usd", "daily cost"],
   ["monthlyUsd", "month", "usd", "monthly cost"],
 ] as const;
 
-function fmt(kind: "tokens" | "usd", n: number): string {
+/** An amount of a limit's unit as shown to users. */
+export function formatAmount(kind: "tokens" | "usd", n: number): string {
   return kind === "usd" ? `$${n.toFixed(2)}` : `${Math.round(n).toLocaleString("en-US")} tokens`;
 }
 
@@ -65,7 +67,7 @@ export function checkBudgets(
       if (!t) cache.set(period, t = store.totals(scope, period, now));
       return t;
     };
-    for (const [key, period, kind, name] of LIMITS) {
+    for (const [key, period, kind, name] of BUDGET_LIMITS) {
       const max = b[key];
       if (max === undefined) continue;
       const t = totals(period);
@@ -73,8 +75,8 @@ export function checkBudgets(
       if (used >= max) {
         const when = period === "day" ? "tomorrow (UTC)" : "next month (UTC)";
         verdict.refuse = {
-          message: `The ${name} budget of ${label} is used up (${fmt(kind, used)} of ${
-            fmt(kind, max)
+          message: `The ${name} budget of ${label} is used up (${formatAmount(kind, used)} of ${
+            formatAmount(kind, max)
           }), so I am not answering until ${when}. Ask the owner of this gateway to raise it.`,
           scope: label,
           limit: key,

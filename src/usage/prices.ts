@@ -66,3 +66,13 @@ export function costOf(price: Price | null, inputTokens: number, outputTokens: n
   if (!price) return 0;
   return (inputTokens * price.input + outputTokens * price.output) / 1_000_000;
 }
+
+/** The highest input and output prices among `prices` (unknown ones ignored); null if none known. */
+export function maxPrice(prices: readonly (Price | null)[]): Price | null {
+  const known = prices.filter((p): p is Price => p !== null);
+  if (known.length === 0) return null;
+  return {
+    input: Math.max(...known.map((p) => p.input)),
+    output: Math.max(...known.map((p) => p.output)),
+  };
+}

@@ -124,10 +124,17 @@ Deno.test("budgets: a turn of many tool rounds is stopped at the round that find
       text: "go",
     });
     assert(r.status === "limited" && r.reason === "budget", JSON.stringify(r));
-    assertStringIncludes(r.message, "daily token budget of agent default is used up");
-    assertEquals(model.requests.length, 3, "calls 1-3 ran (0, 100, 200 used); the 4th was refused");
+    assertStringIncludes(r.message, "daily token budget of agent default");
+    // Each call first reserves its prompt and answer (src/usage/reserve.ts): the first call's
+    // prompt (~160 estimated tokens with the tool specs) leaves 90 tokens of answer, and at 100
+    // used the second call no longer fits in 250, so it is refused before it is made rather
+    // than after it overshot.
+    assertEquals(model.requests.map((b) => b.max_tokens), [90]);
     const refused = audit.events.filter((e) => e.kind === "budget.refused");
     assertEquals(refused.map((e) => e.payload?.midTurn), [true]);
+    const usedTokens = audit.events.filter((e) => e.kind === "model.usage")
+      .reduce((n, e) => n + Number(e.payload?.inputTokens) + Number(e.payload?.outputTokens), 0);
+    assert(usedTokens <= 250, `${usedTokens} tokens used of a 250 budget`);
   } finally {
     rt.close();
     await model.close();
