@@ -274,6 +274,9 @@ export const ToolsSchema = z.strictObject({
   outputLimitBytes: z.number().int().min(1024).max(1048576).default(32768).describe(
     "Bytes of stdout and of stderr kept per command; the rest is cut and marked truncated.",
   ),
+  execNetwork: z.boolean().default(false).describe(
+    "Give exec commands HTTP(S) through the gateway's egress proxy, only to hosts on the agent's egress allow-list (bubblewrap only; checked after DNS, refusals audited). Off: no network at all.",
+  ),
   readMaxBytes: z.number().int().min(1024).max(67108864).default(1048576).describe(
     "Largest part of a file read_file returns (longer files are truncated and marked).",
   ),

@@ -169,6 +169,10 @@ export async function startCore(o: CoreOptions): Promise<Core> {
       policy: guard.egressPolicyFor(config, agent),
       onRefused: guard.egressRefusalAuditor(audit, { agent, destination: "web_fetch" }),
     }),
+    execNetwork: guard.execNetwork({
+      policyFor: (agent) => guard.egressPolicyFor(config, agent),
+      audit,
+    }),
   });
   const skills = await openSkills({
     settings: config.skills,

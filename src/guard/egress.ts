@@ -368,35 +368,56 @@ export async function checkEgressUrl(
 
 const MAX_HEAD = 8192;
 
+/** An HTTP request head and the bytes read after it (the start of a body). */
+interface Head {
+  head: string;
+  rest: Uint8Array;
+}
+
 /** Reads an HTTP request head (up to the blank line) from `conn`; null when too long/closed. */
-async function readHead(conn: Deno.Conn): Promise<string | null> {
+async function readHead(conn: Deno.Conn): Promise<Head | null> {
   const buf = new Uint8Array(MAX_HEAD);
   let n = 0;
-  const dec = new TextDecoder();
   while (n < MAX_HEAD) {
     const r = await conn.read(buf.subarray(n));
     if (r === null) return null;
+    const from = Math.max(0, n - 3);
     n += r;
-    const text = dec.decode(buf.subarray(0, n));
-    const end = text.indexOf("\r\n\r\n");
-    // A CONNECT client sends nothing after the head until it is answered.
-    if (end >= 0) return text.slice(0, end);
+    for (let i = from; i + 3 < n; i++) {
+      if (buf[i] === 13 && buf[i + 1] === 10 && buf[i + 2] === 13 && buf[i + 3] === 10) {
+        return {
+          head: new TextDecoder().decode(buf.subarray(0, i)),
+          rest: buf.slice(i + 4, n),
+        };
+      }
+    }
   }
   return null;
 }
 
-/** A loopback CONNECT proxy; `decide` maps `host:port` to an address or throws. */
+/** A CONNECT (and optionally plain HTTP forward) proxy; `decide` maps `host:port` or throws. */
 interface Tunnel {
-  port: number;
+  /** The TCP port, when listening on loopback TCP. */
+  port: number | undefined;
   token: string;
   close(): Promise<void>;
 }
 
+/** Where a tunnel listens: loopback TCP (an ephemeral port) or a Unix socket path. */
+type TunnelListen = { kind: "tcp" } | { kind: "unix"; path: string };
+
+/** Request headers that belong to the hop to the proxy, never forwarded. */
+const HOP_HEADERS = /^(proxy-authorization|proxy-connection|connection|keep-alive):/i;
+
 function startTunnel(
   decide: (host: string, port: number) => Promise<EgressTarget>,
   onRefused?: (e: EgressRefusedError) => void,
+  options: { listen?: TunnelListen; forwardHttp?: boolean } = {},
 ): Tunnel {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const where = options.listen ?? { kind: "tcp" };
+  const listener: Deno.Listener = where.kind === "unix"
+    ? Deno.listen({ transport: "unix", path: where.path })
+    : Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const token = [...crypto.getRandomValues(new Uint8Array(18))].map((b) =>
     b.toString(16).padStart(2, "0")
   ).join("");
@@ -406,33 +427,69 @@ function startTunnel(
   // Aborts connects still pending at close, so closing never waits for a connect timeout.
   const aborter = new AbortController();
   const enc = new TextEncoder();
-  const answer = async (conn: Deno.Conn, status: string, reason = "") => {
+  const answer = async (conn: Deno.Conn, status: string, reason = "", extra = "") => {
     const body = reason ? `${reason}\n` : "";
     await conn.write(
       enc.encode(
         `HTTP/1.1 ${status}\r\nContent-Type: text/plain\r\nContent-Length: ${
           enc.encode(body).length
-        }\r\nConnection: close\r\n\r\n${body}`,
+        }\r\n${extra}Connection: close\r\n\r\n${body}`,
       ),
     ).catch(() => {});
+  };
+  /** Where a request goes: CONNECT authority, or an absolute `http:` URL (forwarding). */
+  const destination = (
+    line: string,
+  ): { host: string; port: number; forward?: { method: string; path: string } } | string => {
+    const c = /^CONNECT (\S+) HTTP\/1\.[01]$/.exec(line);
+    if (c) {
+      const hp = /^(\[[^\]]+\]|[^:]+):(\d{1,5})$/.exec(c[1]);
+      if (!hp) return "400 Bad Request";
+      return { host: hp[1].replace(/^\[|\]$/g, ""), port: Number(hp[2]) };
+    }
+    const f = /^([A-Z]+) (\S+) HTTP\/1\.[01]$/.exec(line);
+    if (!f || !options.forwardHttp) return "405 Method Not Allowed";
+    let u: URL;
+    try {
+      u = new URL(f[2]);
+    } catch {
+      return "400 Bad Request";
+    }
+    if (u.protocol !== "http:" || u.username || u.password) return "400 Bad Request";
+    return {
+      host: u.hostname.replace(/^\[|\]$/g, ""),
+      port: u.port ? Number(u.port) : 80,
+      forward: { method: f[1], path: `${u.pathname}${u.search}` },
+    };
   };
   const handle = async (conn: Deno.Conn) => {
     let upstream: Deno.Conn | undefined;
     try {
-      const head = await readHead(conn);
-      if (!head) return;
-      const lines = head.split("\r\n");
-      const m = /^CONNECT (\S+) HTTP\/1\.[01]$/.exec(lines[0]);
+      const read = await readHead(conn);
+      if (!read) return;
+      const lines = read.head.split("\r\n");
       const auth = lines.find((l) => /^proxy-authorization:/i.test(l))?.replace(/^[^:]*:\s*/, "");
-      if (auth !== expected) return await answer(conn, "407 Proxy Authentication Required");
-      if (!m) {
-        return await answer(conn, "405 Method Not Allowed", "Only CONNECT (https) is proxied.");
+      if (auth !== expected) {
+        return await answer(
+          conn,
+          "407 Proxy Authentication Required",
+          "",
+          'Proxy-Authenticate: Basic realm="wirken"\r\n',
+        );
       }
-      const hp = /^(\[[^\]]+\]|[^:]+):(\d{1,5})$/.exec(m[1]);
-      if (!hp) return await answer(conn, "400 Bad Request");
+      const dest = destination(lines[0]);
+      if (typeof dest === "string") {
+        return await answer(
+          conn,
+          dest,
+          options.forwardHttp
+            ? "Only CONNECT and absolute http:// requests are proxied."
+            : "Only CONNECT (https) is proxied.",
+        );
+      }
       let target: EgressTarget;
       try {
-        target = await decide(hp[1].replace(/^\[|\]$/g, ""), Number(hp[2]));
+        target = await decide(dest.host, dest.port);
       } catch (e) {
         if (e instanceof EgressRefusedError) {
           onRefused?.(e);
@@ -450,14 +507,24 @@ function startTunnel(
         return await answer(conn, "502 Bad Gateway");
       }
       conns.add(upstream);
-      await conn.write(enc.encode("HTTP/1.1 200 Connection Established\r\n\r\n"));
       const up = upstream;
+      if (dest.forward) {
+        // One request per connection: `Connection: close` upstream, so a later request on this
+        // connection cannot name another host and ride on this checked one.
+        const headers = lines.slice(1).filter((l) => !HOP_HEADERS.test(l));
+        const out = [`${dest.forward.method} ${dest.forward.path} HTTP/1.1`, ...headers];
+        await up.write(enc.encode(`${out.join("\r\n")}\r\nConnection: close\r\n\r\n`));
+        if (read.rest.length > 0) await up.write(read.rest);
+      } else {
+        await conn.write(enc.encode("HTTP/1.1 200 Connection Established\r\n\r\n"));
+        if (read.rest.length > 0) await up.write(read.rest);
+      }
       await Promise.allSettled([
         conn.readable.pipeTo(up.writable),
         up.readable.pipeTo(conn.writable),
       ]);
     } catch {
-      // A broken tunnel ends the request; fetch reports it to the caller.
+      // A broken tunnel ends the request; the client reports it.
     } finally {
       for (const c of [conn, upstream]) {
         if (!c) continue;
@@ -482,7 +549,7 @@ function startTunnel(
   })();
   let closed = false;
   return {
-    port: (listener.addr as Deno.NetAddr).port,
+    port: where.kind === "tcp" ? (listener.addr as Deno.NetAddr).port : undefined,
     token,
     async close() {
       if (closed) return;
@@ -692,30 +759,58 @@ function releasing(res: Response, pinned: PinnedClient, url: URL): Response {
   return out;
 }
 
-/** A running loopback HTTPS egress proxy. */
+/** A running egress proxy. */
 export interface EgressProxy {
-  /** `http://wirken:<token>@127.0.0.1:<port>`, for `HTTPS_PROXY` of a child. */
+  /**
+   * `http://wirken:<token>@127.0.0.1:<port>` for a TCP proxy (`HTTPS_PROXY` of a child);
+   * `unix:<path>` for a Unix socket proxy (reached through a relay, see `src/sandbox/`).
+   */
   url: string;
-  port: number;
+  /** The loopback TCP port (TCP proxies only). */
+  port: number | undefined;
+  /** The Unix socket path (socket proxies only). */
+  path: string | undefined;
+  /** The credentials a client must send (`Proxy-Authorization: Basic`). */
+  credentials: { username: string; password: string };
   close(): Promise<void>;
 }
 
+/** Options of {@linkcode startEgressProxy}. */
+export interface EgressProxyOptions extends EgressCheckOptions {
+  /** Called with every refusal (audit hook). */
+  onRefused?: (e: EgressRefusedError) => void;
+  /**
+   * Listen on this Unix socket instead of a loopback TCP port (for a sandbox in its own
+   * network namespace: the socket is bound into it). The caller owns the folder.
+   */
+  path?: string;
+}
+
 /**
- * Starts a loopback CONNECT proxy applying `options` to every tunnel (for a sandbox, a skill
- * or an MCP server that needs network: give it this as `HTTPS_PROXY` and no other route out).
- * Only CONNECT is served, so plain `http://` is refused; the credentials in `url` are random
- * per proxy, so other local processes cannot use it.
+ * Starts an egress proxy applying `options` to every connection, for a sandbox, a skill or an
+ * MCP server that needs network: give it this as `HTTP_PROXY`/`HTTPS_PROXY` and no other
+ * route out. It serves CONNECT (https, TLS stays end to end) and absolute-form plain `http://`
+ * requests (one request per connection). Each destination is checked like
+ * {@linkcode guardedFetch} checks a URL: allow-list, then every resolved address, and the
+ * connection goes to the checked address. The credentials are random per proxy, so other
+ * local processes cannot use it.
  */
-export function startEgressProxy(
-  options: EgressCheckOptions & { onRefused?: (e: EgressRefusedError) => void },
-): EgressProxy {
+export function startEgressProxy(options: EgressProxyOptions): EgressProxy {
   const tunnel = startTunnel(
     (host, port) => checkEgressHost(host, port, options),
     options.onRefused,
+    {
+      listen: options.path ? { kind: "unix", path: options.path } : { kind: "tcp" },
+      forwardHttp: true,
+    },
   );
   return {
-    url: `http://wirken:${tunnel.token}@127.0.0.1:${tunnel.port}`,
+    url: tunnel.port === undefined
+      ? `unix:${options.path}`
+      : `http://wirken:${tunnel.token}@127.0.0.1:${tunnel.port}`,
     port: tunnel.port,
+    path: options.path,
+    credentials: { username: "wirken", password: tunnel.token },
     close: () => tunnel.close(),
   };
 }

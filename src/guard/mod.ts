@@ -25,6 +25,7 @@ export {
   EgressPolicy,
   egressPolicyFor,
   type EgressProxy,
+  type EgressProxyOptions,
   type EgressRefusal,
   EgressRefusedError,
   type EgressTarget,
@@ -34,6 +35,7 @@ export {
   resolveWithDeno,
   startEgressProxy,
 } from "./egress.ts";
+export { execNetwork, type SandboxEgressLease, startSandboxEgress } from "./sandbox_egress.ts";
 export {
   detectInjection,
   type InjectionFinding,

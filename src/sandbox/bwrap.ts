@@ -14,8 +14,9 @@
  *
  * @module
  */
-import { dirname } from "node:path";
+import { basename, dirname } from "node:path";
 import { CGROUP_REFUSED_EXIT, CGROUP_REFUSED_MARKER, runCgroup } from "./cgroup.ts";
+import { EGRESS_DIR, proxyEnv, relayArgv, relayProxyUrl } from "./egress_relay.ts";
 import { onPath, runProcess, SAFE_PATH } from "./process.ts";
 import type { Sandbox, SandboxCommand, SandboxLimits, SandboxResult } from "./types.ts";
 import { SandboxError } from "./types.ts";
@@ -26,6 +27,9 @@ const MASKED_ETC = ["/etc/shadow", "/etc/gshadow", "/etc/shadow-", "/etc/gshadow
 const MASKED_ETC_DIRS = ["/etc/ssh", "/etc/sudoers.d", "/etc/ssl/private", "/etc/wirken"];
 /** Top-level system paths; symlinks (merged /usr) are recreated as symlinks. */
 const SYSTEM = ["/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"];
+
+/** The relay's interpreter, from the bound `/usr` (see `egress_relay.ts`). */
+const PERL = "/usr/bin/perl";
 
 /** Options of {@linkcode BwrapSandbox}. */
 export interface BwrapOptions {
@@ -100,12 +104,33 @@ export function bwrapArgs(
   }
   for (const path of readOnlyPaths) args.push("--ro-bind", path, path);
   args.push("--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp");
+  let argv = command.argv;
+  if (command.egress) {
+    if (shareNetwork) {
+      throw new SandboxError("A sandbox sharing the host network cannot be limited to the proxy.", {
+        fix: "Run it without shareNetwork.",
+      });
+    }
+    if (!lstatOrNull(PERL)) {
+      throw new SandboxError(
+        `Network for sandboxed commands needs ${PERL} (the relay to the egress proxy).`,
+        {
+          fix: "Install perl-base (apt-get install perl-base), or leave exec without network.",
+        },
+      );
+    }
+    // Only the proxy's own folder, read-only: the socket can be connected to, nothing else.
+    args.push("--ro-bind", dirname(command.egress.socket), EGRESS_DIR);
+    const url = relayProxyUrl(command.egress.credentials);
+    for (const [key, value] of Object.entries(proxyEnv(url))) args.push("--setenv", key, value);
+    argv = relayArgv(PERL, basename(command.egress.socket), argv);
+  }
   // The workspace last, so a workspace under /tmp is not hidden by the fresh /tmp.
   args.push("--bind", workspace, workspace, "--chdir", command.cwd ?? workspace);
   // bwrap builds the new root on a tmpfs; make it read-only so scaffolding dirs stay empty.
   args.push("--remount-ro", "/");
   for (const [key, value] of Object.entries(command.env ?? {})) args.push("--setenv", key, value);
-  args.push("--", ...command.argv);
+  args.push("--", ...argv);
   return args;
 }
 

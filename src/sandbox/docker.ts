@@ -144,6 +144,12 @@ export class DockerSandbox implements Sandbox {
         fix: "Run commands from inside the agent's workspace.",
       });
     }
+    if (command.egress) {
+      // Not built yet: the container keeps --network=none rather than getting a route out.
+      throw new SandboxError("Network through the egress proxy is not supported in Docker yet.", {
+        fix: "Use the bubblewrap sandbox for commands that need network, or leave it off.",
+      });
+    }
     const name = `wirken-${crypto.randomUUID()}`;
     const env = clientEnv();
     const result = await runProcess({

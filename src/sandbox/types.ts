@@ -40,6 +40,19 @@ export interface SandboxCommand {
   stdin?: Uint8Array;
   /** Extra environment; the gateway's own environment is never passed through. */
   env?: Readonly<Record<string, string>>;
+  /**
+   * Network through the gateway's egress proxy, and no other: absent, the command has no
+   * network at all. Supported by bubblewrap (see `egress_relay.ts`); other backends refuse.
+   */
+  egress?: SandboxEgress;
+}
+
+/** An egress proxy a sandboxed command may use (from `startSandboxEgress` in src/guard/). */
+export interface SandboxEgress {
+  /** Host path of the proxy's Unix socket; its folder (the proxy's alone) is bound in. */
+  socket: string;
+  /** The proxy's credentials, put into `HTTP_PROXY`/`HTTPS_PROXY`. */
+  credentials: { username: string; password: string };
 }
 
 /** What came back. */

@@ -52,6 +52,8 @@ export interface BuiltinDeps {
    * `(agent) => ({ policy: egressPolicyFor(config, agent) })` from `guard/egress.ts`.
    */
   egress?: WebToolOptions["egress"];
+  /** Network for exec runs through the egress proxy, used when `tools.execNetwork` is on. */
+  execNetwork?: ExecToolOptions["network"];
 }
 
 /** The built-in tools configured by `config.tools` and `config.limits`. */
@@ -72,6 +74,7 @@ export function builtinToolsFromConfig(config: Config, deps: BuiltinDeps): Tool[
           memoryBytes: t.memoryMb * 1024 * 1024,
           maxProcesses: t.maxProcesses,
         },
+        network: t.execNetwork ? deps.execNetwork : undefined,
       }
       : undefined,
     web: {

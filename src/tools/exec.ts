@@ -7,9 +7,9 @@
  * @module
  */
 import { z } from "zod";
-import type { Sandbox, SandboxLimits, SandboxResult } from "../sandbox/types.ts";
+import type { Sandbox, SandboxEgress, SandboxLimits, SandboxResult } from "../sandbox/types.ts";
 import { ConfinementError, Workspace } from "./fs/confine.ts";
-import { defineTool, type Tool } from "./types.ts";
+import { defineTool, type Tool, type ToolContext } from "./types.ts";
 
 /** What `exec` needs from the gateway. */
 export interface ExecToolOptions {
@@ -17,6 +17,12 @@ export interface ExecToolOptions {
   sandboxFor: (workspace: string) => Promise<Sandbox>;
   /** Limits; `timeoutMs` is also the most a call may ask for. */
   limits: SandboxLimits;
+  /**
+   * Network for a run (`tools.execNetwork`): an egress proxy for the calling agent, closed
+   * after the run. Absent: commands have no network. Only bubblewrap runs get it; in Docker
+   * commands stay without network, on the host (no sandbox) nothing is limited anyway.
+   */
+  network?: (ctx: ToolContext) => Promise<{ egress: SandboxEgress; close(): Promise<void> }>;
 }
 
 /** Formats a result for the model: status line, then both streams, then truncation notes. */
@@ -39,8 +45,9 @@ export function execTool(options: ExecToolOptions): Tool {
   const maxSeconds = Math.max(1, Math.floor(options.limits.timeoutMs / 1000));
   return defineTool({
     name: "exec",
-    description:
-      "Run a shell command (sh -c) in the workspace, sandboxed without network. Returns exit code, stdout and stderr.",
+    description: options.network
+      ? "Run a shell command (sh -c) in the workspace, sandboxed; HTTP(S) only to the hosts on the egress allow-list, through a proxy (HTTP_PROXY is set). Returns exit code, stdout and stderr."
+      : "Run a shell command (sh -c) in the workspace, sandboxed without network. Returns exit code, stdout and stderr.",
     tier: 2,
     inputSchema: z.strictObject({
       command: z.string().min(1).max(10_000).describe("The shell command."),
@@ -75,7 +82,19 @@ export function execTool(options: ExecToolOptions): Tool {
         ...options.limits,
         timeoutMs: Math.min(options.limits.timeoutMs, (input.timeout_seconds ?? maxSeconds) * 1000),
       };
-      const r = await sandbox.run({ argv: ["sh", "-c", input.command], cwd }, limits, ctx.signal);
+      const lease = options.network && sandbox.kind === "bwrap"
+        ? await options.network(ctx)
+        : undefined;
+      let r: SandboxResult;
+      try {
+        r = await sandbox.run(
+          { argv: ["sh", "-c", input.command], cwd, egress: lease?.egress },
+          limits,
+          ctx.signal,
+        );
+      } finally {
+        await lease?.close();
+      }
       return { content: formatExecResult(r, limits), isError: r.exitCode !== 0 };
     },
   }) as Tool;
