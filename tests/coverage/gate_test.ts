@@ -191,3 +191,82 @@ Deno.test("coverage gate: the source listing covers every security module that e
   assert(sources.includes("src/skills/signature.ts"));
   assertEquals(sources.filter((s) => s.startsWith("src/skills/") && s.endsWith("/load.ts")), []);
 });
+
+Deno.test("coverage gate: deno task test collects coverage and ends with the gate", async () => {
+  const deno = JSON.parse(await Deno.readTextFile(`${ROOT}/deno.json`));
+  const task: string = deno.tasks.test;
+  assert(task.includes("deno test ") && task.includes("--coverage=coverage"), task);
+  assert(task.endsWith("tests/coverage/gate.ts coverage"), task);
+  // The gate runs only after the tests pass, so .ci/run's summary line stays the last one.
+  assert(task.indexOf("--coverage=coverage") < task.indexOf("tests/coverage/gate.ts"));
+});
+
+Deno.test("coverage gate: README names the floor and exactly the gated modules", async () => {
+  const readme = await Deno.readTextFile(`${ROOT}/README.md`);
+  const section = readme.slice(readme.indexOf("### Tests and coverage"));
+  assert(section.length > 0 && readme.includes("### Tests and coverage"));
+  const body = section.slice(
+    0,
+    section.indexOf("\n#", 5) === -1 ? undefined : section.indexOf("\n#", 5),
+  );
+  assertStringIncludes(body, "90% of lines");
+  for (const m of SECURITY_MODULES) {
+    for (const p of m.paths) assertStringIncludes(body, `\`${p}\``);
+  }
+});
+
+Deno.test("coverage gate: a deno run child of a test adds its own profile (even with a cleared env)", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "wirken-covchild-" });
+  try {
+    await Deno.writeTextFile(
+      `${dir}/lib.ts`,
+      'export function which(n: number): string {\n  if (n > 0) {\n    return "child";\n  }\n  return "parent";\n}\n',
+    );
+    await Deno.writeTextFile(`${dir}/child.ts`, 'import { which } from "./lib.ts";\nwhich(1);\n');
+    const env = new URL("./env.ts", import.meta.url).href;
+    await Deno.writeTextFile(
+      `${dir}/spawn_test.ts`,
+      `import { coverageEnv } from ${JSON.stringify(env)};
+import { which } from "./lib.ts";
+Deno.test("spawn", async () => {
+  which(0);
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "--no-check", ${JSON.stringify(`${dir}/child.ts`)}],
+    clearEnv: true,
+    env: coverageEnv(),
+  }).output();
+  if (!out.success) throw new Error("child failed");
+});
+`,
+    );
+    const test = await new Deno.Command(Deno.execPath(), {
+      args: [
+        "test",
+        "--no-check",
+        "--allow-run",
+        "--allow-env",
+        "--allow-read",
+        `--coverage=${dir}/cov`,
+        "--coverage-raw-data-only",
+        `${dir}/spawn_test.ts`,
+      ],
+      cwd: dir,
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    assert(test.success, new TextDecoder().decode(test.stderr));
+    const lcov = await new Deno.Command(Deno.execPath(), {
+      args: ["coverage", `${dir}/cov`, "--lcov"],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const files = parseLcov(new TextDecoder().decode(lcov.stdout), dir);
+    const lib = files.find((f) => f.path === "lib.ts");
+    // Both branches ran: one in the test process, one only in the child.
+    assert(lib, JSON.stringify(files));
+    assertEquals(lib.missed, []);
+    assert(files.some((f) => f.path === "child.ts"), "the child's own module is in the report");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
