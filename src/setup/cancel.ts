@@ -21,25 +21,27 @@ export function answered<T>(value: T): Exclude<T, symbol> {
 }
 
 /**
- * Runs a check behind a spinner. The spinner takes over SIGINT while it spins (so the process
- * would not stop on Ctrl+C); a Ctrl+C there cancels setup instead of waiting for the check.
+ * Runs a live check between two log lines. Not clack's spinner: it puts the terminal in raw mode
+ * and ends the process with exit code 0 on Ctrl+C, so a cancelled check would look like success.
+ * Here the terminal stays in cooked mode, Ctrl+C arrives as SIGINT, and it cancels setup (exit
+ * 130, nothing written) instead of waiting for the check.
  */
 export async function spin<T>(
   label: string,
   check: () => Promise<T>,
   done: (result: T) => string,
 ): Promise<T> {
-  let cancel: (e: Error) => void = () => {};
-  const cancelled = new Promise<never>((_, reject) => (cancel = reject));
-  const s = p.spinner({ onCancel: () => cancel(new SetupCancelled()) });
-  s.start(label);
-  let result: T;
+  p.log.step(`${label}...`);
+  let interrupt = () => {};
+  const cancelled = new Promise<never>((_, reject) => {
+    interrupt = () => reject(new SetupCancelled());
+  });
+  Deno.addSignalListener("SIGINT", interrupt);
   try {
-    result = await Promise.race([check(), cancelled]);
-  } catch (e) {
-    if (!s.isCancelled) s.error(e instanceof Error ? e.message : String(e));
-    throw e;
+    const result = await Promise.race([check(), cancelled]);
+    p.log.info(done(result));
+    return result;
+  } finally {
+    Deno.removeSignalListener("SIGINT", interrupt);
   }
-  s.stop(done(result));
-  return result;
 }

@@ -33,7 +33,8 @@ async function startWizard(
 async function waitFor(
   session: string,
   text: string,
-  timeoutMs = 30_000,
+  // Generous: the machine is shared, and a cold `deno run` under load can take a while.
+  timeoutMs = 60_000,
   times = 1,
 ): Promise<string> {
   const deadline = Date.now() + timeoutMs;
@@ -162,7 +163,7 @@ Deno.test({
     assertStringIncludes(refused, "Telegram refused the bot token");
     await keys(s1, "Enter"); // "Enter the credentials again"
     // The re-ask is a second token prompt below the first.
-    await waitFor(s1, "Telegram token (Bot token from @BotFather)", 30_000, 2);
+    await waitFor(s1, "Telegram token (Bot token from @BotFather)", 60_000, 2);
     await keys(s1, "-l", tg.token);
     await keys(s1, "Enter");
     await waitFor(s1, "Owner:");
@@ -274,5 +275,46 @@ Deno.test({
     await tmux("kill-session", "-t", s3);
     await fake.close();
     await tg.close();
+  }
+});
+
+Deno.test({
+  name:
+    "setup wizard: Ctrl+C while a channel's token is being checked stops setup and writes nothing",
+  ignore: !hasTmux,
+}, async () => {
+  const fake = fakeOpenAI(GOOD);
+  // A Telegram that never answers, so the check is still running when Ctrl+C comes.
+  const pending: (() => void)[] = [];
+  const hanging = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, onListen: () => {} },
+    () =>
+      new Promise<Response>((resolve) =>
+        pending.push(() => resolve(new Response("gone", { status: 503 })))
+      ),
+  );
+  const dataDir = await tempDataDir();
+  const s = `wirken-wizard-spin-${crypto.randomUUID().slice(0, 8)}`;
+  try {
+    await startWizard(s, dataDir, { TELEGRAM_API_ROOT: `http://127.0.0.1:${hanging.addr.port}` });
+    await providerStep(s, fake.baseUrl, GOOD);
+    await waitFor(s, "Space: select");
+    await keys(s, "Space");
+    await keys(s, "Enter");
+    await waitFor(s, "Telegram token");
+    await keys(s, "-l", "4242:some-token");
+    await keys(s, "Enter");
+    await waitFor(s, "Checking the Telegram credentials");
+    await keys(s, "C-c");
+    const screen = await waitFor(s, "EXIT:");
+    assertStringIncludes(screen, "EXIT:130");
+    assertStringIncludes(screen, "nothing was changed");
+    assertFalse(await Deno.stat(`${dataDir}/config.json`).then(() => true, () => false));
+    assertFalse(await Deno.stat(`${dataDir}/vault.db`).then(() => true, () => false));
+  } finally {
+    await tmux("kill-session", "-t", s);
+    for (const release of pending) release();
+    await hanging.shutdown();
+    await fake.close();
   }
 });
