@@ -295,6 +295,47 @@ Deno.test({
   },
 });
 
+Deno.test("egress: the egress proxy forwards plain http to allowed hosts only, body intact", async () => {
+  const server = recordingServer((req) => new Response(`got ${req.method}`));
+  const refused: string[] = [];
+  const proxy = startEgressProxy({
+    policy: new EgressPolicy([`127.0.0.1:${server.port}`, "private.test"]),
+    resolve: tableResolver({ "private.test": ["10.0.0.1"] }),
+    onRefused: (e) => refused.push(`${e.host}:${e.reason}`),
+  });
+  const client = Deno.createHttpClient({
+    proxy: { url: `http://127.0.0.1:${proxy.port}`, basicAuth: proxy.credentials },
+  });
+  try {
+    const body = "x".repeat(20_000);
+    const res = await fetch(`${server.origin}/post`, { method: "POST", body, client });
+    assertEquals(await res.text(), "got POST");
+    assertEquals(server.requests[0].body, body);
+    assertEquals(server.requests[0].authorization, null);
+    for (
+      const url of [
+        "http://private.test/",
+        "http://169.254.169.254/",
+        `http://127.0.0.1:${server.port + 1}/`,
+      ]
+    ) {
+      const r = await fetch(url, { client });
+      assertEquals(r.status, 403, url);
+      await r.body?.cancel();
+    }
+    assertEquals(refused, [
+      "private.test:address",
+      "169.254.169.254:address",
+      "127.0.0.1:address",
+    ]);
+    assertEquals(server.requests.length, 1);
+  } finally {
+    client.close();
+    await proxy.close();
+    await server.close();
+  }
+});
+
 Deno.test("egress: the config allow-list is global plus the agent's own; bad entries are named", async () => {
   const { ConfigSchema } = await import("../../src/config/schema.ts");
   const { egressPolicyFor, EgressConfigError } = await import("../../src/guard/egress.ts");
