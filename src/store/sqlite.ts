@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { DatabaseSync } from "node:sqlite";
+import { DatabaseSync, type StatementSync } from "node:sqlite";
 import { StoreError } from "../errors.ts";
 import { FILE_MODE } from "../config/paths.ts";
 
@@ -61,7 +61,40 @@ export function openDatabase(path: string, options: OpenOptions): Database {
   }
   // WAL side files appear on first write; they hold the same data, so the same mode.
   for (const side of ["-wal", "-shm"]) tightenIfPresent(path + side);
+  reuseStatements(db);
   return db;
+}
+
+/** How many distinct statements one handle keeps compiled (the stores use a few dozen). */
+export const STATEMENT_CACHE_SIZE = 256;
+
+/**
+ * Makes `db.prepare(sql)` hand back the statement compiled the last time for the same SQL, so
+ * the stores' per-message queries are compiled once instead of on every call (measured: ~0.4 ms
+ * of CPU a message in bench/). `get`, `all` and `run` finish before returning, so sharing a
+ * statement between callers is safe; `iterate` is lazy, so it always runs on a fresh statement
+ * (two iterations of the same query may be open at once).
+ */
+function reuseStatements(db: DatabaseSync): void {
+  const compile = db.prepare.bind(db);
+  const cache = new Map<string, StatementSync>();
+  db.prepare = (sql: string) => {
+    const hit = cache.get(sql);
+    if (hit) {
+      // Most recently used last, so the first key is the one to evict.
+      cache.delete(sql);
+      cache.set(sql, hit);
+      return hit;
+    }
+    const stmt = compile(sql);
+    stmt.iterate = ((...params: unknown[]) => {
+      const fresh = compile(sql);
+      return Reflect.apply(fresh.iterate, fresh, params);
+    }) as StatementSync["iterate"];
+    cache.set(sql, stmt);
+    if (cache.size > STATEMENT_CACHE_SIZE) cache.delete(cache.keys().next().value!);
+    return stmt;
+  };
 }
 
 /** The schema version recorded in `db` (0 for a fresh file). */

@@ -108,3 +108,38 @@ Deno.test("openDatabase: processes opening a new file at once all succeed, migra
   assertEquals((db.prepare("SELECT COUNT(*) AS n FROM a").get() as { n: number }).n, 6);
   db.close();
 });
+
+Deno.test("openDatabase: a statement is compiled once per SQL, and iterations never share one", async () => {
+  const db = openDatabase(await tempDb(), { migrations: [v1] });
+  const insert = "INSERT INTO notes (t) VALUES (?)";
+  assert(db.prepare(insert) === db.prepare(insert), "the same SQL gives the compiled statement");
+  for (const t of ["a", "b", "c"]) db.prepare(insert).run(t);
+  // Two lazy iterations of one query, interleaved: each must see every row once.
+  const sql = "SELECT t FROM notes ORDER BY t";
+  const outer = db.prepare(sql).iterate();
+  const seen: string[] = [];
+  for (let r = outer.next(); !r.done; r = outer.next()) {
+    const inner = [...db.prepare(sql).iterate()].map((x) => String(x.t));
+    assertEquals(inner, ["a", "b", "c"]);
+    // A get() on the shared statement in between does not disturb the outer iteration either.
+    assertEquals(db.prepare(sql).get()?.t, "a");
+    seen.push(String(r.value.t));
+  }
+  assertEquals(seen, ["a", "b", "c"]);
+  db.close();
+});
+
+Deno.test("openDatabase: the statement cache is bounded (least recently used goes first)", async () => {
+  const { STATEMENT_CACHE_SIZE } = await import("./sqlite.ts");
+  const db = openDatabase(await tempDb(), { migrations: [v1] });
+  const first = db.prepare("SELECT 0 AS n");
+  const kept = db.prepare("SELECT -1 AS n");
+  for (let i = 1; i <= STATEMENT_CACHE_SIZE; i++) {
+    db.prepare("SELECT -1 AS n"); // used again and again: stays
+    db.prepare(`SELECT ${i} AS n`);
+  }
+  assert(db.prepare("SELECT -1 AS n") === kept, "a statement in use stays compiled");
+  assert(db.prepare("SELECT 0 AS n") !== first, "the least recently used one was dropped");
+  assertEquals(db.prepare("SELECT 0 AS n").get()?.n, 0);
+  db.close();
+});
