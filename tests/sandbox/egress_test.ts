@@ -5,7 +5,7 @@
  * by the proxy and audited, a direct connection that skips the proxy finds no network, and
  * without a grant there is no network at all. The exec tool wires it per agent.
  */
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import type { AuditEventInput, AuditSink } from "../../src/audit/types.ts";
 import { EgressPolicy } from "../../src/guard/egress.ts";
 import { execNetwork, startSandboxEgress } from "../../src/guard/sandbox_egress.ts";
@@ -138,6 +138,14 @@ test("the proxy needs its credentials, and its folder is gone after the run", as
     }, LIMITS);
     assertEquals(r.stdout, "407");
     assertEquals(allowed.requests.length, 0);
+    // Only the gateway's user reaches the socket's folder, and the sandbox cannot write in it.
+    const dir = await Deno.stat(dirname(lease.egress.socket));
+    assertEquals(dir.mode! & 0o777, 0o700);
+    const write = await sb.run({
+      argv: ["sh", "-c", "touch /run/wirken-egress/x"],
+      egress: lease.egress,
+    }, LIMITS);
+    assert(write.exitCode !== 0, "the proxy folder is read-only inside");
   } finally {
     await lease.close();
     await allowed.close();
