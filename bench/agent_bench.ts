@@ -19,6 +19,7 @@
 import { join } from "node:path";
 import { z } from "zod";
 import { openAuditLog } from "../src/audit/log.ts";
+import { openSession } from "../src/ipc/session.ts";
 import { ConfigSchema } from "../src/config/schema.ts";
 import { createOpenAIProvider } from "../src/providers/openai.ts";
 import type { ChatEvent, ChatRequest, Provider } from "../src/providers/types.ts";
@@ -79,9 +80,8 @@ async function measure(
   for (let i = 0; i < turns + 20; i++) {
     const t0 = performance.now();
     const r = await dispatch(deps, {
-      channel: "webchat",
       // 50 conversations, so histories grow the way a busy gateway's do.
-      conversation: `c${i % 50}`,
+      handle: openSession("webchat", `c${i % 50}`),
       sender: "local",
       text: `question ${i}`,
     });

@@ -125,9 +125,10 @@ async function runAsk(ctx: CommandContext): Promise<number> {
     terminalApprovals(core, { interactive: stdinIsTerminal(), say: printError, ask: confirm }),
   );
   const enc = new TextEncoder();
+  const { openSession } = await import("../ipc/session.ts");
   try {
     const result = await core.handle(
-      { channel: "cli", conversation: "terminal", sender: "local", text },
+      { handle: openSession("cli", "terminal"), sender: "local", text },
       {
         agent: agentFlag,
         onEvent: (e) => {

@@ -43,7 +43,7 @@ export interface AdapterHostOptions {
    */
   dispatch(
     message: { channel: string; conversation: string; sender: string; text: string },
-    handle: SessionHandle,
+    handle: SessionHandle<Channel>,
     preview?: PreviewSink,
   ): Promise<InboundAnswer>;
   verbose?: boolean;

@@ -5,6 +5,7 @@
  *
  * @module
  */
+import type { Channel } from "../config/schema.ts";
 import type { SessionHandle } from "../ipc/session.ts";
 import type { ApprovalAnswer as BrokerAnswer, ApprovalPrompt } from "../permissions/broker.ts";
 import type { AdapterHost, InboundAnswer } from "./adapters.ts";
@@ -29,19 +30,20 @@ const NO_BUTTONS_MS = 1500;
  * without buttons answers at once with nobody: then the prompt is sent as text.
  */
 export class ConversationPrompts {
-  readonly #handles = new Map<string, SessionHandle>();
+  /** By `handle.key`: the part of a session id before its agent. */
+  readonly #handles = new Map<string, SessionHandle<Channel>>();
 
   /** `decider` (the core's broker) enables buttons; without it prompts are text only. */
   constructor(private readonly decider?: ButtonDecider) {}
 
   /** Records the conversation `handle` belongs to (called for every inbound message). */
-  remember(handle: SessionHandle): void {
-    this.#handles.set(`${handle.channel}:${handle.conversationId}`, handle);
+  remember(handle: SessionHandle<Channel>): void {
+    this.#handles.set(handle.key, handle);
   }
 
   /** Shows `prompt` in the conversation that asked; it names its own session. */
   async show(prompt: ApprovalPrompt, adapters: AdapterHost | null): Promise<void> {
-    // Session ids are channel:conversation:agent, and agent ids never contain ':'.
+    // Session ids are `<handle.key>:<agent>`, and agent ids never contain ':'.
     const conversationKey = prompt.session.slice(0, prompt.session.lastIndexOf(":"));
     const handle = this.#handles.get(conversationKey);
     if (!handle || !adapters) throw new Error(`no open conversation for ${prompt.session}`);
@@ -59,7 +61,7 @@ export class ConversationPrompts {
    */
   async #buttons(
     prompt: ApprovalPrompt,
-    handle: SessionHandle,
+    handle: SessionHandle<Channel>,
     adapters: AdapterHost,
     decider: ButtonDecider,
   ): Promise<boolean> {
@@ -102,20 +104,27 @@ export class ConversationPrompts {
   }
 }
 
-/** Handles one adapter message through the core and reduces the result to a chat answer. */
-export async function dispatchFromAdapter(
+/**
+ * Handles one adapter message through the core and reduces the result to a chat answer. The
+ * conversation is `handle` (minted from the authenticated connection); of `message` only the
+ * sender and the text are read.
+ */
+export async function dispatchFromAdapter<C extends Channel>(
   core: Core,
-  message: { channel: string; conversation: string; sender: string; text: string },
-  handle: SessionHandle,
+  message: { sender: string; text: string },
+  handle: SessionHandle<C>,
   prompts: ConversationPrompts,
   preview?: PreviewSink,
 ): Promise<InboundAnswer> {
   prompts.remember(handle);
   // Long answers are previewed by editing one message; the answer below replaces it.
   const streamer = preview
-    ? new PreviewStreamer(preview, () => core.streamGuard({ channel: message.channel }))
+    ? new PreviewStreamer(preview, () => core.streamGuard({ channel: handle.channel }))
     : null;
-  const r = await core.handle(message, streamer ? { onEvent: (e) => streamer.event(e) } : {});
+  const r = await core.handle(
+    { handle, sender: message.sender, text: message.text },
+    streamer ? { onEvent: (e) => streamer.event(e) } : {},
+  );
   await streamer?.stop();
   const editId = streamer?.messageId;
   switch (r.status) {
@@ -126,7 +135,7 @@ export async function dispatchFromAdapter(
       return {
         status: "answered",
         text: await core.guardReply(r.text, {
-          channel: message.channel,
+          channel: handle.channel,
           session: r.session,
           agent: r.agent,
         }),

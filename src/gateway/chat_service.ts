@@ -20,9 +20,10 @@ import type {
   TranscriptEntry,
 } from "../webchat/service.ts";
 import type { Core } from "./core.ts";
+import { openSession } from "../ipc/session.ts";
 
 /** WebChat's conversations carry this channel; its one user is `local`. */
-export const WEBCHAT = "webchat";
+export const WEBCHAT = "webchat" as const;
 
 /** What the service reads besides the core. */
 export interface ChatServiceDeps {
@@ -60,13 +61,23 @@ function parseArgs(text: string): unknown {
   }
 }
 
-/** Splits `webchat:<conversation>:<agent>`; null for other channels' sessions. */
+/**
+ * The WebChat conversation of `agent`'s session id (`<webchat handle key>:<agent>`); null for
+ * other channels' sessions and other agents'.
+ */
 export function webchatConversation(sessionId: string, agent: string): string | null {
   const prefix = `${WEBCHAT}:`;
   const suffix = `:${agent}`;
   if (!sessionId.startsWith(prefix) || !sessionId.endsWith(suffix)) return null;
-  const conv = sessionId.slice(prefix.length, sessionId.length - suffix.length);
-  return conv && !conv.includes(":") ? conv : null;
+  const encoded = sessionId.slice(prefix.length, sessionId.length - suffix.length);
+  if (!encoded || encoded.includes(":")) return null;
+  try {
+    const conv = decodeURIComponent(encoded);
+    // Only ids that are their handle's key: the session must be the one this names.
+    return openSession(WEBCHAT, conv).key === `${prefix}${encoded}` ? conv : null;
+  } catch {
+    return null;
+  }
 }
 
 /** Builds the service. */
@@ -118,10 +129,16 @@ export function createChatService(d: ChatServiceDeps): ChatService {
       } else {
         conversation = crypto.randomUUID();
       }
-      const sessionId = `${WEBCHAT}:${conversation}:${input.agent}`;
+      const handle = openSession(WEBCHAT, conversation);
+      const sessionId = `${handle.key}:${input.agent}`;
       yield { type: "session", sessionId };
-      const msg = { channel: WEBCHAT, conversation, sender: "local", text: input.text };
-      const answer = await core.broker.handleReply(msg);
+      const msg = { handle, sender: "local", text: input.text };
+      const answer = await core.broker.handleReply({
+        channel: WEBCHAT,
+        conversation,
+        sender: msg.sender,
+        text: msg.text,
+      });
       if (answer) {
         core.approvals.changed();
         yield {

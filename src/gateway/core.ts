@@ -266,7 +266,12 @@ export async function startCore(o: CoreOptions): Promise<Core> {
         ...where,
       }),
     async handle(msg, opts) {
-      const answer = await broker.handleReply({ ...msg });
+      const answer = await broker.handleReply({
+        channel: msg.handle.channel,
+        conversation: msg.handle.conversationId,
+        sender: msg.sender,
+        text: msg.text,
+      });
       if (answer) {
         approvals.changed();
         return { status: "approval", ...answer };

@@ -15,7 +15,7 @@
 import type { AuditSink } from "../audit/types.ts";
 import type { Channel } from "../config/schema.ts";
 import { CHANNELS } from "../config/schema.ts";
-import { openSession, type OutboundResult, type SessionHandle } from "../ipc/session.ts";
+import { isSource, openSession, type OutboundResult, type SessionHandle } from "../ipc/session.ts";
 import type { Logger } from "../log/logger.ts";
 import type { RunOutcome, Scheduler } from "../scheduler/scheduler.ts";
 import type { Task } from "../scheduler/store.ts";
@@ -29,9 +29,9 @@ export interface ScheduleBridgeOptions {
   audit: AuditSink;
   log: Logger;
   /** Sends into a chat conversation (the adapter host's `server.send`); absent: no adapters. */
-  send?: (handle: SessionHandle, message: { text: string }) => Promise<OutboundResult>;
+  send?: (handle: SessionHandle<Channel>, message: { text: string }) => Promise<OutboundResult>;
   /** Remembers a conversation's handle for approval prompts (`ConversationPrompts.remember`). */
-  remember?: (handle: SessionHandle) => void;
+  remember?: (handle: SessionHandle<Channel>) => void;
   /** Between looks at the store (tests shorten it). */
   tickMs?: number;
 }
@@ -45,14 +45,16 @@ export function taskRunner(
   o: Pick<ScheduleBridgeOptions, "core" | "send" | "remember">,
 ): (task: Task, signal: AbortSignal) => Promise<RunOutcome> {
   return async (task, signal) => {
-    const handle = isChannel(task.channel) ? openSession(task.channel, task.conversation) : null;
+    const { channel, conversation } = task;
+    if (!isSource(channel)) return { status: "error", detail: `there is no channel ${channel}` };
+    // A chat channel's handle can be sent on; WebChat's only keys its session.
+    const handle = isChannel(channel) ? openSession(channel, conversation) : null;
     if (handle) o.remember?.(handle);
     // runtime.handle, not core.handle: a scheduled prompt is not a person answering, so text
     // that looks like "approve k3j9xz" must never decide a pending approval.
     const r = await o.core.runtime.handle(
       {
-        channel: task.channel,
-        conversation: task.conversation,
+        handle: handle ?? openSession(channel, conversation),
         sender: task.owner,
         text: task.prompt,
       },

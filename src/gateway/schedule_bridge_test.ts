@@ -1,4 +1,5 @@
 import { assertEquals } from "../../tests/assert.ts";
+import type { Channel } from "../config/schema.ts";
 import type { SessionHandle } from "../ipc/session.ts";
 import type { DispatchOptions, DispatchResult, Inbound } from "../router/dispatch.ts";
 import type { AgentRuntime } from "../router/runtime.ts";
@@ -9,7 +10,7 @@ function runtime(result: DispatchResult, seen: [Inbound, DispatchOptions | undef
   const r: AgentRuntime = {
     handle: (msg, opts) => {
       seen.push([msg, opts]);
-      return Promise.resolve(result);
+      return Promise.resolve({ ...result, handle: msg.handle });
     },
     stream: () => {
       throw new Error("not used");
@@ -43,7 +44,7 @@ const TASK: Task = {
 
 Deno.test("a scheduled run is the owner's message through the router, delivered on that conversation's handle", async () => {
   const seen: [Inbound, DispatchOptions | undefined][] = [];
-  const sent: [SessionHandle, string][] = [];
+  const sent: [SessionHandle<Channel>, string][] = [];
   const remembered: SessionHandle[] = [];
   const run = taskRunner({
     core: runtime({
@@ -64,12 +65,12 @@ Deno.test("a scheduled run is the owner's message through the router, delivered 
   const outcome = await run(TASK, new AbortController().signal);
   assertEquals(outcome.status, "delivered");
   // The runtime's handle (not the core's): prompt text never answers an approval.
-  assertEquals(seen[0][0], {
-    channel: "telegram",
-    conversation: "-100200",
-    sender: "42",
-    text: "approve k3j9xz",
-  });
+  const [msg] = seen[0];
+  assertEquals([msg.handle.key, msg.sender, msg.text], [
+    "telegram:-100200",
+    "42",
+    "approve k3j9xz",
+  ]);
   assertEquals(seen[0][1]?.agent, "news");
   assertEquals(sent.map(([h, t]) => [h.channel, h.conversationId, t]), [
     ["telegram", "-100200", "Here is the news."],
@@ -80,7 +81,7 @@ Deno.test("a scheduled run is the owner's message through the router, delivered 
 
 Deno.test("refused runs send nothing; failures are told in the conversation; a failed send is reported", async () => {
   const sent: string[] = [];
-  const send = (_h: SessionHandle, m: { text: string }) => {
+  const send = (_h: SessionHandle<Channel>, m: { text: string }) => {
     sent.push(m.text);
     return Promise.resolve({ ok: false, messageId: "", error: "adapter not connected" });
   };

@@ -7,22 +7,41 @@
  * `// @ts-expect-error` lines checked by `deno check`.
  *
  * Handles are minted by the IPC server from authenticated inbound frames (channel stamped from
- * the connection) and by {@linkcode openSession} for gateway-initiated messages. The brand is a
- * module-private symbol, so an object literal can never pass for a handle.
+ * the connection) and by {@linkcode openSession} for gateway-initiated messages and the local
+ * sources (WebChat, `wirken ask`). The brand is a module-private symbol, so an object literal can
+ * never pass for a handle.
+ *
+ * The handle is what the rest of the message path runs on: the router takes one per message
+ * (`Inbound.handle`) and hands it back with its result, the sessions store keys conversations on
+ * `handle.key`, and replies go out only through a handle of the adapter's own channel. Local
+ * sources have handles too (so their sessions are keyed the same way) but no adapter, so their
+ * handles are refused by every send path at compile time.
  *
  * @module
  */
-import type { Channel } from "../config/schema.ts";
+import { type Channel, CHANNELS } from "../config/schema.ts";
 import type { Attachment } from "./codec.ts";
 
 declare const handleBrand: unique symbol;
 declare const keyBrand: unique symbol;
 
+/** Sources with no adapter: authenticated before they reach the router (no allow-list). */
+export const LOCAL_SOURCES = ["webchat", "cli"] as const;
+
+/** Where a message can come from: a chat channel (an adapter) or a local source. */
+export type Source = Channel | typeof LOCAL_SOURCES[number];
+
+/** True when `s` names a chat channel or a local source. */
+export function isSource(s: string): s is Source {
+  return (CHANNELS as readonly string[]).includes(s) ||
+    (LOCAL_SOURCES as readonly string[]).includes(s);
+}
+
 /** A session key: `<channel>:<conversation>` (the agent is appended by the sessions store). */
-export type SessionKey<C extends Channel = Channel> = string & { readonly [keyBrand]: C };
+export type SessionKey<C extends Source = Source> = string & { readonly [keyBrand]: C };
 
 /** One conversation on channel `C`. */
-export interface SessionHandle<C extends Channel = Channel> {
+export interface SessionHandle<C extends Source = Source> {
   readonly channel: C;
   readonly conversationId: string;
   /** Includes the channel, so two channels' conversation ids can never collide. */
@@ -31,16 +50,19 @@ export interface SessionHandle<C extends Channel = Channel> {
 }
 
 /** Builds the session key of a conversation; the channel is part of it. */
-export function sessionKey<C extends Channel>(channel: C, conversationId: string): SessionKey<C> {
+export function sessionKey<C extends Source>(channel: C, conversationId: string): SessionKey<C> {
   // encodeURIComponent keeps ':' in ids from forging another channel's prefix.
   return `${channel}:${encodeURIComponent(conversationId)}` as SessionKey<C>;
 }
 
 /** The handle of `conversationId` on `channel`. */
-export function openSession<C extends Channel>(
+export function openSession<C extends Source>(
   channel: C,
   conversationId: string,
 ): SessionHandle<C> {
+  // The type keeps callers honest; this keeps a string cast from the outside (a database row)
+  // from minting a handle for a channel that does not exist.
+  if (!isSource(channel)) throw new TypeError(`no channel ${channel}`);
   if (conversationId.length === 0) throw new TypeError("a session needs a conversation id");
   return Object.freeze({
     channel,

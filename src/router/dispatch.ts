@@ -6,15 +6,21 @@
  * The allow-list is checked before the rate limits so that strangers cannot spend the tokens
  * of the channel or global buckets and starve the people who are allowed in.
  *
+ * A message names its conversation only by a {@linkcode SessionHandle}: the channel and the
+ * conversation id are read from the handle (for adapters, minted from the authenticated
+ * connection), the session is keyed on it, and the result carries the same handle back, typed
+ * by its channel, so the reply can only go out on the channel the message came from.
+ *
  * @module
  */
 import type { AuditSink } from "../audit/types.ts";
 import type { Config } from "../config/schema.ts";
+import { LOCAL_SOURCES, type SessionHandle, type Source } from "../ipc/session.ts";
 import { type AgentProfile, type PermissionCheck, runTurn, type TurnEvent } from "../agent/loop.ts";
 import { isProviderError, ProviderError } from "../providers/errors.ts";
 import type { ChatMessage, Provider } from "../providers/types.ts";
 import type { RateLimiter } from "../ratelimit/limiter.ts";
-import type { SessionStore } from "../sessions/store.ts";
+import { sessionId, type SessionStore } from "../sessions/store.ts";
 import type { Tool } from "../tools/types.ts";
 import type { UsageStore } from "../usage/store.ts";
 import { type BudgetVerdict, checkBudgets, msUntilReset } from "../usage/budget.ts";
@@ -35,11 +41,24 @@ import { CircuitBreaker, failoverChain, failoverProvider, modelLabel } from "./f
 export const OLLAMA_CONTEXT_TOKENS = 8192;
 
 /** Sources that have no allow-list: they are authenticated before they reach the router. */
-export const LOCAL_CHANNELS: ReadonlySet<string> = new Set(["webchat", "cli"]);
+export const LOCAL_CHANNELS: ReadonlySet<string> = new Set(LOCAL_SOURCES);
 
-/** A message entering wirken. */
-export interface Inbound extends Address {
+/** A message entering wirken, in the conversation `handle` names. */
+export interface Inbound<C extends Source = Source> {
+  /** The conversation; its channel and id are the message's channel and conversation. */
+  handle: SessionHandle<C>;
+  /** The platform id of who wrote it (`local` for WebChat and the terminal). */
+  sender: string;
   text: string;
+}
+
+/** The routing address of `msg` (channel and conversation from its handle). */
+export function addressOf(msg: Inbound): Address {
+  return {
+    channel: msg.handle.channel,
+    conversation: msg.handle.conversationId,
+    sender: msg.sender,
+  };
 }
 
 /** What the router needs; the gateway (or `wirken ask`) builds it once. */
@@ -110,6 +129,14 @@ export type DispatchResult =
   /** The provider failed; `message` and `fix` are short and safe to show. */
   | { status: "failed"; agent: string; session: string; message: string; fix?: string };
 
+/**
+ * A result with the handle of the conversation it answers: a reply is sent on `handle`, whose
+ * type keeps it on the channel the message came from.
+ */
+export type Routed<C extends Source = Source> = DispatchResult & {
+  readonly handle: SessionHandle<C>;
+};
+
 /** True when `sender` may talk to wirken on `channel`. */
 export function senderAllowed(config: Config, addr: Address): boolean {
   if (LOCAL_CHANNELS.has(addr.channel)) return true;
@@ -138,13 +165,22 @@ async function serialized<T>(store: SessionStore, id: string, fn: () => Promise<
   }
 }
 
-/** Handles one inbound message end to end. */
-export async function dispatch(
+/** Handles one inbound message end to end; the result carries the message's handle. */
+export async function dispatch<C extends Source>(
   deps: DispatchDeps,
-  msg: Inbound,
+  msg: Inbound<C>,
   opts: DispatchOptions = {},
+): Promise<Routed<C>> {
+  return { ...await route(deps, msg, opts), handle: msg.handle };
+}
+
+async function route(
+  deps: DispatchDeps,
+  inbound: Inbound,
+  opts: DispatchOptions,
 ): Promise<DispatchResult> {
   const { config } = deps;
+  const msg = { ...addressOf(inbound), text: inbound.text };
   if (!senderAllowed(config, msg)) return { status: "refused" };
   // A conversation's own sender list narrows the channel's allow-list.
   const group = conversationSettings(config, msg);
@@ -171,13 +207,8 @@ export async function dispatch(
   const model = effectiveModel(config, agent);
   if (group?.model) model.model = group.model;
   if (opts.model) model.model = opts.model;
-  const sessionKey = { agent: agent.id, channel: msg.channel, conversation: msg.conversation };
-  return await serialized(deps.sessions, JSON.stringify(sessionKey), async () => {
-    const session = deps.sessions.getOrCreate({
-      agent: agent.id,
-      channel: msg.channel,
-      conversation: msg.conversation,
-    });
+  return await serialized(deps.sessions, sessionId(inbound.handle, agent.id), async () => {
+    const session = deps.sessions.getOrCreate(inbound.handle, agent.id);
     const allowed = narrowTools(agent.tools, group?.tools);
     const every = typeof deps.tools === "function" ? deps.tools() : deps.tools;
     const tools = allowed ? every.filter((t) => allowed.has(t.name)) : every;

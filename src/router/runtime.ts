@@ -26,7 +26,8 @@ import type { CredentialStore } from "../vault/types.ts";
 import { type EffectiveModel, effectiveModel } from "./bindings.ts";
 import { CircuitBreaker } from "./failover.ts";
 import { UsageStore } from "../usage/store.ts";
-import { dispatch, type DispatchOptions, type DispatchResult, type Inbound } from "./dispatch.ts";
+import type { Source } from "../ipc/session.ts";
+import { dispatch, type DispatchOptions, type Inbound, type Routed } from "./dispatch.ts";
 
 /** What the runtime is built from; concrete services come from the composition root. */
 export interface RuntimeOptions {
@@ -69,12 +70,15 @@ export interface AgentSummary {
 }
 
 /** Events of {@linkcode AgentRuntime.stream}: the turn's progress, then its result. */
-export type RuntimeEvent = TurnEvent | { type: "result"; result: DispatchResult };
+export type RuntimeEvent = TurnEvent | { type: "result"; result: Routed };
 
 /** The runtime. */
 export interface AgentRuntime {
-  /** Handles one message end to end (allow-list, limits, binding, session, turn). */
-  handle(msg: Inbound, opts?: DispatchOptions): Promise<DispatchResult>;
+  /**
+   * Handles one message end to end (allow-list, limits, binding, session, turn); the result
+   * carries the message's own handle, to reply on.
+   */
+  handle<C extends Source>(msg: Inbound<C>, opts?: DispatchOptions): Promise<Routed<C>>;
   /** The same as `handle`, as a stream of events ending with `result` (for WebChat). */
   stream(msg: Inbound, opts?: Omit<DispatchOptions, "onEvent">): AsyncGenerator<RuntimeEvent>;
   agents(): AgentSummary[];

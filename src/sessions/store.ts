@@ -1,11 +1,17 @@
 /**
  * Conversation history in SQLite (`<data dir>/sessions.db`): one session per
- * agent + channel + conversation, its messages, tool calls and tool results, in order.
+ * agent + conversation handle, its messages, tool calls and tool results, in order.
  *
- * The key is the triple, enforced by a UNIQUE constraint, so two channels that happen to use
- * the same conversation id (Telegram chat `42`, Discord channel `42`) never share a session.
- * The readable id `channel:conversation:agent` is unambiguous because neither a channel nor
- * an agent id may contain `:`.
+ * A session is found only through a {@linkcode SessionHandle} (minted from an authenticated
+ * adapter connection, or by the gateway for its own sources), never from loose strings. Its id
+ * is the handle's key plus the agent, `<channel>:<conversation, URI-encoded>:<agent>`, so two
+ * channels that happen to use the same conversation id (Telegram chat `42`, Discord channel
+ * `42`) never share a session, and a conversation id containing `:` cannot pose as another
+ * channel's or agent's. The (agent, channel, conversation) triple is also UNIQUE in the table.
+ *
+ * Databases written before ids came from the handle's key used the raw conversation id; such
+ * rows are re-keyed when the store opens (see {@linkcode rekeyLegacySessions}), their messages
+ * moved with them.
  *
  * @module
  */
@@ -13,17 +19,15 @@ import { z } from "zod";
 import { StoreError } from "../errors.ts";
 import type { ChatMessage } from "../providers/types.ts";
 import { type Database, type Migration, openDatabase } from "../store/sqlite.ts";
-
-/** What identifies a session. */
-export interface SessionKey {
-  agent: string;
-  channel: string;
-  conversation: string;
-}
+import { isSource, openSession, type SessionHandle } from "../ipc/session.ts";
 
 /** A session's metadata. */
-export interface SessionInfo extends SessionKey {
+export interface SessionInfo {
   id: string;
+  agent: string;
+  channel: string;
+  /** The platform's conversation id, as the handle had it (not encoded). */
+  conversation: string;
   createdAt: string;
   updatedAt: string;
   messageCount: number;
@@ -100,9 +104,51 @@ const InfoRow = z.object({
   n: z.number(),
 });
 
-/** The readable id of a session. */
-export function sessionId(key: SessionKey): string {
-  return `${key.channel}:${key.conversation}:${key.agent}`;
+/** The id of `agent`'s session in the conversation of `handle`: its key, then the agent. */
+export function sessionId(handle: SessionHandle, agent: string): string {
+  return `${handle.key}:${agent}`;
+}
+
+/**
+ * Re-keys rows whose id is not the one their handle gives (stores written when the id used the
+ * raw conversation id): each such session gets its new id and keeps its messages. Runs in one
+ * transaction; a row whose channel is unknown is left alone (nothing can address it anyway).
+ * Returns how many sessions were re-keyed.
+ */
+export function rekeyLegacySessions(db: Database): number {
+  const rows = z.array(z.object({
+    id: z.string(),
+    agent: z.string(),
+    channel: z.string(),
+    conversation: z.string(),
+  })).parse(db.prepare("SELECT id, agent, channel, conversation FROM sessions").all());
+  const stale = rows.flatMap((r) => {
+    if (!isSource(r.channel) || !r.conversation || !r.agent) return [];
+    const id = sessionId(openSession(r.channel, r.conversation), r.agent);
+    return id === r.id ? [] : [{ ...r, newId: id }];
+  });
+  if (stale.length === 0) return 0;
+  db.exec("BEGIN IMMEDIATE");
+  try {
+    for (const r of stale) {
+      // The triple is UNIQUE, so the new row cannot be inserted beside the old one: the old one
+      // is renamed out of the triple's way first, then the messages move, then it goes.
+      db.prepare("UPDATE sessions SET conversation = conversation || char(0) WHERE id = ?").run(
+        r.id,
+      );
+      db.prepare(
+        `INSERT INTO sessions (id, agent, channel, conversation, created_at, updated_at)
+         SELECT ?, agent, channel, ?, created_at, updated_at FROM sessions WHERE id = ?`,
+      ).run(r.newId, r.conversation, r.id);
+      db.prepare("UPDATE messages SET session_id = ? WHERE session_id = ?").run(r.newId, r.id);
+      db.prepare("DELETE FROM sessions WHERE id = ?").run(r.id);
+    }
+    db.exec("COMMIT");
+  } catch (e) {
+    db.exec("ROLLBACK");
+    throw e;
+  }
+  return stale.length;
 }
 
 function toInfo(row: unknown): SessionInfo {
@@ -137,29 +183,33 @@ const INFO_SELECT = `SELECT s.id, s.agent, s.channel, s.conversation, s.created_
 export class SessionStore {
   readonly #db: Database;
 
-  /** Wraps an open database (see {@linkcode openSessionStore}). */
+  /** Wraps an open database (see {@linkcode openSessionStore}); re-keys legacy rows. */
   constructor(db: Database) {
     this.#db = db;
+    rekeyLegacySessions(db);
   }
 
-  /** The session for `key`, created on first use. */
-  getOrCreate(key: SessionKey): SessionInfo {
-    for (const [k, v] of Object.entries(key)) {
-      if (typeof v !== "string" || v.length === 0) {
-        throw new StoreError(`A session needs a non-empty ${k}.`, {
-          fix: "This is a bug in the caller; please report it.",
-        });
-      }
+  /** `agent`'s session in the conversation of `handle`, created on first use. */
+  getOrCreate(handle: SessionHandle, agent: string): SessionInfo {
+    if (agent.length === 0 || agent.includes(":")) {
+      throw new StoreError(`A session needs an agent id without ':' (got "${agent}").`, {
+        fix: "This is a bug in the caller; please report it.",
+      });
     }
-    const id = sessionId(key);
+    const id = sessionId(handle, agent);
     const now = new Date().toISOString();
     this.#db.prepare(
       `INSERT INTO sessions (id, agent, channel, conversation, created_at, updated_at)
-       VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (agent, channel, conversation) DO NOTHING`,
-    ).run(id, key.agent, key.channel, key.conversation, now, now);
-    const row = this.#db.prepare(
-      `${INFO_SELECT} WHERE s.agent = ? AND s.channel = ? AND s.conversation = ?`,
-    ).get(key.agent, key.channel, key.conversation);
+       VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+    ).run(id, agent, handle.channel, handle.conversationId, now, now);
+    const row = this.#db.prepare(`${INFO_SELECT} WHERE s.id = ?`).get(id);
+    if (!row) {
+      // Only a row with the same triple and another id can be in the way: not re-keyed (its
+      // channel is unknown) or edited by hand.
+      throw new StoreError(`The session ${id} clashes with another row of sessions.db.`, {
+        fix: "Run `wirken sessions list`, clear the conflicting session, and try again.",
+      });
+    }
     return toInfo(row);
   }
 

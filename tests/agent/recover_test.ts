@@ -3,6 +3,7 @@ import { assert, assertEquals, assertStringIncludes } from "../assert.ts";
 import { closeUnansweredCalls, recordInterruptedCalls } from "../../src/agent/recover.ts";
 import { runTurn } from "../../src/agent/loop.ts";
 import { openAuditLog } from "../../src/audit/log.ts";
+import { openSession } from "../../src/ipc/session.ts";
 import { openSessionStore } from "../../src/sessions/store.ts";
 import type { ChatMessage } from "../../src/providers/types.ts";
 import { answer, call, makeTools, RecordingAudit, ScriptedProvider } from "./fakes.ts";
@@ -30,7 +31,7 @@ const calls = [
 
 Deno.test("recover: a round cut off is audited per call state and the session gets every result", async () => {
   await using s = await stores();
-  const id = s.sessions.getOrCreate({ agent: "default", channel: "telegram", conversation: "42" })
+  const id = s.sessions.getOrCreate(openSession("telegram", "42"), "default")
     .id;
   s.sessions.append(id, { role: "user", content: "do three things" });
   s.sessions.append(id, { role: "assistant", content: "", toolCalls: calls });
@@ -85,7 +86,7 @@ Deno.test("recover: a round cut off is audited per call state and the session ge
 
 Deno.test("recover: finished sessions and skipped channels are left alone", async () => {
   await using s = await stores();
-  const done = s.sessions.getOrCreate({ agent: "default", channel: "webchat", conversation: "w" });
+  const done = s.sessions.getOrCreate(openSession("webchat", "w"), "default");
   s.sessions.append(done.id, { role: "user", content: "hi" });
   s.sessions.append(done.id, { role: "assistant", content: "", toolCalls: [calls[0]] });
   s.sessions.append(done.id, {
@@ -94,7 +95,7 @@ Deno.test("recover: finished sessions and skipped channels are left alone", asyn
   });
   s.sessions.append(done.id, { role: "assistant", content: "18 degrees" });
   // `wirken ask` may be running this one right now, in its own process.
-  const ask = s.sessions.getOrCreate({ agent: "default", channel: "cli", conversation: "c" });
+  const ask = s.sessions.getOrCreate(openSession("cli", "c"), "default");
   s.sessions.append(ask.id, { role: "user", content: "go" });
   s.sessions.append(ask.id, { role: "assistant", content: "", toolCalls: [calls[1]] });
   const found = await recordInterruptedCalls({
@@ -109,7 +110,7 @@ Deno.test("recover: finished sessions and skipped channels are left alone", asyn
 
 Deno.test("recover: when the audit log cannot record, the session is not changed", async () => {
   await using s = await stores();
-  const id = s.sessions.getOrCreate({ agent: "default", channel: "telegram", conversation: "1" })
+  const id = s.sessions.getOrCreate(openSession("telegram", "1"), "default")
     .id;
   s.sessions.append(id, { role: "user", content: "go" });
   s.sessions.append(id, { role: "assistant", content: "", toolCalls: [calls[0]] });

@@ -7,6 +7,7 @@
 import { join } from "node:path";
 import { assert, assertEquals, assertStringIncludes } from "../assert.ts";
 import { ConfigSchema } from "../../src/config/schema.ts";
+import { openSession } from "../../src/ipc/session.ts";
 import { createAgentRuntime } from "../../src/router/runtime.ts";
 import { UsageStore } from "../../src/usage/store.ts";
 import { priceOf } from "../../src/usage/prices.ts";
@@ -34,7 +35,7 @@ Deno.test("budgets: usage matches the provider, N tokens stop the next turn, sen
     env: { get: () => undefined },
     now: () => now,
   });
-  const alice = { channel: "telegram", conversation: "g1", sender: "alice", text: "hi" };
+  const alice = { handle: openSession("telegram", "g1"), sender: "alice", text: "hi" };
   try {
     const r1 = await rt.handle(alice);
     assert(r1.status === "answered");
@@ -118,8 +119,7 @@ Deno.test("budgets: a turn of many tool rounds is stopped at the round that find
   });
   try {
     const r = await rt.handle({
-      channel: "webchat",
-      conversation: "c",
+      handle: openSession("webchat", "c"),
       sender: "local",
       text: "go",
     });

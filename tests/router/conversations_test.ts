@@ -6,6 +6,7 @@
 import { join } from "node:path";
 import { assert, assertEquals, assertStringIncludes } from "../assert.ts";
 import { ConfigSchema } from "../../src/config/schema.ts";
+import { openSession } from "../../src/ipc/session.ts";
 import type { ChatRequest } from "../../src/providers/types.ts";
 import { createAgentRuntime } from "../../src/router/runtime.ts";
 import { answer, makeTools, RecordingAudit, ScriptedProvider } from "../agent/fakes.ts";
@@ -56,7 +57,7 @@ Deno.test("conversation settings: agent, model, prompt addition; tools and sende
       };
     },
   });
-  const msg = { channel: "telegram", conversation: "family-group", sender: "alice", text: "hi" };
+  const msg = { handle: openSession("telegram", "family-group"), sender: "alice", text: "hi" };
   try {
     const r = await rt.handle(msg);
     assert(r.status === "answered");
@@ -68,13 +69,17 @@ Deno.test("conversation settings: agent, model, prompt addition; tools and sende
     assertEquals((await rt.handle({ ...msg, sender: "bob" })).status, "refused");
     assertEquals((await rt.handle({ ...msg, sender: "mallory" })).status, "refused");
     // Elsewhere the defaults hold: default agent, its model, all tools, bob welcome.
-    const other = await rt.handle({ ...msg, conversation: "dm-bob", sender: "bob" });
+    const other = await rt.handle({
+      ...msg,
+      handle: openSession("telegram", "dm-bob"),
+      sender: "bob",
+    });
     assert(other.status === "answered" && other.agent === "default");
     assertEquals(requests[1].model, "gpt-4o");
     assert(!(requests[1].system ?? "").includes("German"));
     assertEquals(requests[1].tools?.map((t) => t.name), ["get_weather", "write_note"]);
     // An empty list takes every tool away in that conversation.
-    await rt.handle({ ...msg, conversation: "quiet" });
+    await rt.handle({ ...msg, handle: openSession("telegram", "quiet") });
     assertEquals(requests[2].tools, undefined);
   } finally {
     rt.close();

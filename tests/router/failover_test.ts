@@ -7,6 +7,7 @@
 import { join } from "node:path";
 import { assert, assertEquals } from "../assert.ts";
 import { ConfigSchema } from "../../src/config/schema.ts";
+import { openSession } from "../../src/ipc/session.ts";
 import { ProviderError } from "../../src/providers/errors.ts";
 import type { ChatEvent, Provider } from "../../src/providers/types.ts";
 import { createAgentRuntime } from "../../src/router/runtime.ts";
@@ -14,7 +15,7 @@ import { failoverChain } from "../../src/router/failover.ts";
 import { fakeChat, type Step } from "../fakes/openai_chat.ts";
 import { answer, RecordingAudit, ScriptedProvider } from "../agent/fakes.ts";
 
-const MSG = { channel: "webchat", conversation: "c1", sender: "local", text: "hi" };
+const MSG = { handle: openSession("webchat", "c1"), sender: "local", text: "hi" };
 
 async function withServers(
   a: (n: number) => Step,

@@ -1,6 +1,7 @@
 import { join } from "node:path";
 import { assert, assertEquals } from "../assert.ts";
 import { ConfigSchema } from "../../src/config/schema.ts";
+import { openSession } from "../../src/ipc/session.ts";
 import { bindAgent, effectiveModel } from "../../src/router/bindings.ts";
 import { dispatch, type DispatchDeps } from "../../src/router/dispatch.ts";
 import { RateLimiter } from "../../src/ratelimit/limiter.ts";
@@ -85,18 +86,16 @@ async function withDeps(
 
 Deno.test("dispatch: allow-list, binding, per-agent tools, session history across messages", async () => {
   await withDeps((n) => answer(`answer ${n}`), async (deps, audit, seen) => {
-    assertEquals(
-      await dispatch(deps, {
-        channel: "telegram",
-        conversation: "1",
-        sender: "mallory",
-        text: "hi",
-      }),
-      { status: "refused" },
-    );
+    const refused = await dispatch(deps, {
+      handle: openSession("telegram", "1"),
+      sender: "mallory",
+      text: "hi",
+    });
+    assertEquals(refused.status, "refused");
+    // The result names the conversation it answers: the reply goes back on this handle.
+    assertEquals(refused.handle.key, "telegram:1");
     const r1 = await dispatch(deps, {
-      channel: "telegram",
-      conversation: "1",
+      handle: openSession("telegram", "1"),
       sender: "alice",
       text: "hi",
     });
@@ -105,8 +104,7 @@ Deno.test("dispatch: allow-list, binding, per-agent tools, session history acros
     assertEquals(r1.session, "telegram:1:research");
     assertEquals(seen, ["research:openai:o3"]);
     const r2 = await dispatch(deps, {
-      channel: "telegram",
-      conversation: "1",
+      handle: openSession("telegram", "1"),
       sender: "alice",
       text: "again",
     });
@@ -120,13 +118,13 @@ Deno.test("dispatch: allow-list, binding, per-agent tools, session history acros
 
 Deno.test("dispatch: loopback WebChat and `ask` are rate limited with a polite message", async () => {
   await withDeps(() => answer("ok"), async (deps) => {
-    const msg = { channel: "webchat", conversation: "tab1", sender: "local", text: "q" };
+    const msg = { handle: openSession("webchat", "tab1"), sender: "local", text: "q" };
     assertEquals((await dispatch(deps, msg)).status, "answered");
     assertEquals((await dispatch(deps, msg)).status, "answered");
     const third = await dispatch(deps, msg);
     assert(third.status === "limited");
     assert(third.message.startsWith("You are sending messages faster"));
-    const cli = { channel: "cli", conversation: "terminal", sender: "local", text: "q" };
+    const cli = { handle: openSession("cli", "terminal"), sender: "local", text: "q" };
     await dispatch(deps, cli);
     await dispatch(deps, cli);
     assertEquals((await dispatch(deps, cli)).status, "limited");
@@ -138,8 +136,7 @@ Deno.test("dispatch: per-agent tool allow-list; provider errors become a short f
     (n) => n === 0 ? answer("", call("a", "write_note", { text: "x" })) : answer("done"),
     async (deps) => {
       const r = await dispatch(deps, {
-        channel: "telegram",
-        conversation: "9",
+        handle: openSession("telegram", "9"),
         sender: "bob",
         text: "note it",
       });
@@ -158,8 +155,7 @@ Deno.test("dispatch: per-agent tool allow-list; provider errors become a short f
     });
   }, async (deps) => {
     const r = await dispatch(deps, {
-      channel: "webchat",
-      conversation: "c",
+      handle: openSession("webchat", "c"),
       sender: "local",
       text: "q",
     }, {
@@ -169,8 +165,7 @@ Deno.test("dispatch: per-agent tool allow-list; provider errors become a short f
     assertEquals(r.status, "failed");
     assert(r.status === "failed" && r.message.includes("rejected the API key"));
     const unknown = await dispatch(deps, {
-      channel: "webchat",
-      conversation: "c",
+      handle: openSession("webchat", "c"),
       sender: "local",
       text: "q",
     }, {
@@ -193,8 +188,7 @@ Deno.test("dispatch: two messages to one session at once do not interleave their
   await withDeps(() => answer("x"), async (deps) => {
     const d: DispatchDeps = { ...deps, provider: () => provider };
     const msg = (text: string) => ({
-      channel: "webchat",
-      conversation: "same",
+      handle: openSession("webchat", "same"),
       sender: "local",
       text,
     });

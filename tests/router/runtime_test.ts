@@ -1,6 +1,7 @@
 import { join } from "node:path";
 import { assert, assertEquals } from "../assert.ts";
 import { ConfigSchema } from "../../src/config/schema.ts";
+import { openSession } from "../../src/ipc/session.ts";
 import { createAgentRuntime, type RuntimeEvent } from "../../src/router/runtime.ts";
 import { answer, call, makeTools, RecordingAudit, ScriptedProvider } from "../agent/fakes.ts";
 
@@ -36,7 +37,7 @@ Deno.test("runtime: stream yields progress then the result; sessions survive a r
       (n) =>
         n === 0 ? answer("Looking.", call("a", "get_weather", { city: "Oslo" })) : answer(" Cold."),
     );
-    const msg = { channel: "webchat", conversation: "tab-1", sender: "local", text: "Oslo?" };
+    const msg = { handle: openSession("webchat", "tab-1"), sender: "local", text: "Oslo?" };
     const events: RuntimeEvent[] = [];
     for await (const e of first.runtime.stream(msg)) events.push(e);
     assertEquals(events.map((e) => e.type), ["text", "tool_call", "tool_result", "text", "result"]);
@@ -68,7 +69,7 @@ Deno.test("runtime: two runtimes on one data dir (gateway + ask) share the rate 
   const a = make(dir, () => answer("ok"));
   const b = make(dir, () => answer("ok"));
   try {
-    const msg = { channel: "webchat", conversation: "c", sender: "local", text: "q" };
+    const msg = { handle: openSession("webchat", "c"), sender: "local", text: "q" };
     assertEquals((await a.runtime.handle(msg)).status, "answered");
     assertEquals((await b.runtime.handle(msg)).status, "answered");
     assertEquals((await a.runtime.handle(msg)).status, "answered");

@@ -7,6 +7,7 @@
 import { join } from "node:path";
 import { assert, assertEquals, assertStringIncludes } from "../assert.ts";
 import { ConfigSchema } from "../../src/config/schema.ts";
+import { openSession } from "../../src/ipc/session.ts";
 import { createAgentRuntime } from "../../src/router/runtime.ts";
 import { UsageStore } from "../../src/usage/store.ts";
 import { estimatePromptTokens, reserveCall } from "../../src/usage/reserve.ts";
@@ -44,7 +45,7 @@ Deno.test("budgets: concurrent turns of one sender never pass a budget of N toke
       Array.from(
         { length: 10 },
         (_, i) =>
-          rt.handle({ channel: "telegram", conversation: `g${i}`, sender: "alice", text: "hi" }),
+          rt.handle({ handle: openSession("telegram", `g${i}`), sender: "alice", text: "hi" }),
       ),
     );
     const answered = results.filter((r) => r.status === "answered");
@@ -68,8 +69,7 @@ Deno.test("budgets: concurrent turns of one sender never pass a budget of N toke
     // Holds are released: bob (his own budget) and, once alice's turns ended, the store's
     // real totals alone decide.
     const bob = await rt.handle({
-      channel: "telegram",
-      conversation: "b",
+      handle: openSession("telegram", "b"),
       sender: "bob",
       text: "hi",
     });
