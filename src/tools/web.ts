@@ -5,7 +5,9 @@
  * `web_fetch` refuses URLs with credentials, non-HTTPS schemes (also after each redirect,
  * which is followed by hand, at most five), and hosts that are or resolve to loopback,
  * private, link-local (cloud metadata) or otherwise non-public addresses, so the model cannot
- * use it to reach the gateway's own network. Residual risk, documented: DNS could answer
+ * use it to reach the gateway's own network. Under an egress allow-list (the gateway always
+ * has one) that address rule is the guard's: an explicit IP or CIDR entry allows exactly that
+ * range, and a name entry never unlocks a private address. Residual risk, documented: DNS could answer
  * differently between our check and the fetch (rebinding); HTTPS certificate checks make that
  * hard to exploit for anything but a name the attacker owns.
  *
@@ -13,7 +15,7 @@
  */
 import { z } from "zod";
 import { defineTool, type Tool, type ToolContext } from "./types.ts";
-import { guardedFetch, type GuardedFetchOptions } from "../guard/egress.ts";
+import { EgressRefusedError, guardedFetch, type GuardedFetchOptions } from "../guard/egress.ts";
 
 /** Search backend settings (config `tools.webSearch`). */
 export interface SearchBackend {
@@ -88,8 +90,16 @@ async function defaultResolve(host: string): Promise<string[]> {
   return results.flatMap((r) => (r.status === "fulfilled" ? r.value : []));
 }
 
-/** Checks a URL web_fetch may open; throws {@linkcode UrlRefused} with the reason. */
-export async function checkFetchUrl(raw: string, options: WebToolOptions): Promise<URL> {
+/**
+ * Checks a URL web_fetch may open; throws {@linkcode UrlRefused} with the reason. With
+ * `addressCheck: "guard"` only the scheme and credentials are checked here: the egress guard then
+ * checks the host against the allow-list and every resolved address (src/guard/egress.ts).
+ */
+export async function checkFetchUrl(
+  raw: string,
+  options: WebToolOptions,
+  addressCheck: "here" | "guard" = "here",
+): Promise<URL> {
   let url: URL;
   try {
     url = new URL(raw);
@@ -100,7 +110,7 @@ export async function checkFetchUrl(raw: string, options: WebToolOptions): Promi
     throw new UrlRefused(`only https:// URLs are fetched, not ${url.protocol}`);
   }
   if (url.username || url.password) throw new UrlRefused("URLs with credentials are refused");
-  if (options.allowPrivateAddresses) return url;
+  if (options.allowPrivateAddresses || addressCheck === "guard") return url;
   const host = url.hostname.replace(/^\[|\]$/g, "");
   if (host === "localhost" || host.endsWith(".localhost") || host.endsWith(".local")) {
     throw new UrlRefused(`${host} is a local name`);
@@ -304,7 +314,11 @@ export function webTools(options: WebToolOptions): Tool[] {
       for (let hop = 0; hop <= 5; hop++) {
         let url: URL;
         try {
-          url = await checkFetchUrl(current, options);
+          // Under an egress allow-list the guard alone judges addresses: an IP or CIDR entry
+          // is the user's way to allow a private or loopback address, and a second, stricter
+          // check here would refuse it anyway. A name entry still never reaches a private
+          // address unless an IP/CIDR entry names that address.
+          url = await checkFetchUrl(current, options, egress ? "guard" : "here");
         } catch (e) {
           if (e instanceof UrlRefused) return { content: `Refused: ${e.message}.`, isError: true };
           throw e;
@@ -322,6 +336,11 @@ export function webTools(options: WebToolOptions): Tool[] {
               content: `Stopped: no complete answer within ${options.timeoutMs} ms.`,
               isError: true,
             };
+          }
+          if (e instanceof EgressRefusedError) {
+            // The message starts with "Refused"; its fix (edit config) is for the owner, not
+            // for a model that may be reading an attacker's page.
+            return { content: e.message, isError: true };
           }
           return { content: `Could not fetch ${url.href}: ${(e as Error).message}`, isError: true };
         }
