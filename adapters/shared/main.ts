@@ -8,7 +8,7 @@
  *
  * @module
  */
-import { type Channel } from "../../src/config/schema.ts";
+import type { Channel } from "../../src/config/channels.ts";
 import {
   type AdapterBundle,
   bundleToJson,

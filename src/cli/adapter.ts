@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { CHANNELS } from "../config/schema.ts";
+import { CHANNELS } from "../config/channels.ts";
 import { UsageError } from "../errors.ts";
 import type { CommandSpec } from "./spec.ts";
 

@@ -7,6 +7,7 @@
  * @module
  */
 import { z } from "zod";
+import { type Channel, CHANNELS } from "./channels.ts";
 
 /** The LLM providers wirken speaks. */
 export const PROVIDER_KINDS = [
@@ -20,11 +21,8 @@ export const PROVIDER_KINDS = [
   "custom",
 ] as const;
 
-/** The chat channels wirken has adapters for (WebChat is built in and always present). */
-export const CHANNELS = ["telegram", "discord", "slack", "teams", "matrix", "whatsapp"] as const;
-
-/** A channel id. */
-export type Channel = typeof CHANNELS[number];
+// Defined in channels.ts so adapters and the CLI can have the list without the schema.
+export { type Channel, CHANNELS };
 
 const agentId = z.string().regex(
   /^[a-z0-9][a-z0-9_-]{0,62}$/,

@@ -10,7 +10,7 @@
  * @module
  */
 import { z } from "zod";
-import { type Channel, CHANNELS } from "../config/schema.ts";
+import { type Channel, CHANNELS } from "../config/channels.ts";
 import { Secret } from "../secret.ts";
 import { IpcError } from "./errors.ts";
 

@@ -9,7 +9,7 @@
  *
  * @module
  */
-import { type Channel, CHANNELS } from "../config/schema.ts";
+import { type Channel, CHANNELS } from "../config/channels.ts";
 import { type Frame, PROTOCOL_VERSION } from "./codec.ts";
 import { HandshakeError } from "./errors.ts";
 import { fromBase64, verifySignature } from "./keys.ts";

@@ -19,7 +19,7 @@
  *
  * @module
  */
-import { type Channel, CHANNELS } from "../config/schema.ts";
+import { type Channel, CHANNELS } from "../config/channels.ts";
 import type { Attachment } from "./codec.ts";
 
 declare const handleBrand: unique symbol;
