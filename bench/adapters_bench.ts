@@ -63,7 +63,12 @@ function freePort(): number {
 }
 
 /** The six fake platforms, the channel credentials they accept and the env pointing at them. */
-async function startPlatforms() {
+export async function startPlatforms(): Promise<{
+  tg: FakeTelegram;
+  credentials: Record<string, string>;
+  env: Record<string, string>;
+  close(): Promise<void>;
+}> {
   const tg = fakeTelegram();
   const dc = fakeDiscord();
   const sl = fakeSlack();
@@ -107,7 +112,7 @@ async function startPlatforms() {
 }
 
 /** A data dir with a passphrase vault holding every credential and adapter key. */
-async function prepare(
+export async function prepare(
   channels: readonly Channel[],
   credentials: Record<string, string>,
   modelUrl: string,
@@ -153,7 +158,7 @@ async function prepare(
 }
 
 /** A running `wirken run` child. */
-interface Child {
+export interface Child {
   child: Deno.ChildProcess;
   output(): string;
   stop(): Promise<void>;
@@ -208,7 +213,7 @@ function connectedChannels(dataDir: string): Set<string> {
  * Starts the gateway and resolves once WebChat's banner is printed and every one of `channels`
  * is connected; returns the two moments in ms from spawn.
  */
-async function coldStart(
+export async function coldStart(
   dataDir: string,
   env: Record<string, string>,
   channels: readonly Channel[],
@@ -254,7 +259,15 @@ function replies(tg: FakeTelegram) {
   };
 }
 
-const ALL: readonly Channel[] = ["telegram", "discord", "slack", "teams", "matrix", "whatsapp"];
+/** Every channel, each with its adapter process. */
+export const ALL: readonly Channel[] = [
+  "telegram",
+  "discord",
+  "slack",
+  "teams",
+  "matrix",
+  "whatsapp",
+];
 
 /** Runs the six-adapter figures. */
 export async function adaptersBench(
