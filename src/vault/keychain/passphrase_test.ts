@@ -9,7 +9,7 @@ import { FAST_SCRYPT, mapEnv, tempDir, testVaultOptions } from "../../../tests/v
 import { Secret } from "../../secret.ts";
 import { VaultKeyError, WrongPassphraseError } from "../errors.ts";
 import { defaultPassphraseSource, describeKeychain, openVault } from "../open.ts";
-import { createPassphraseBackend, keyFilePath } from "./passphrase.ts";
+import { createPassphraseBackend, DEFAULT_SCRYPT, derive, keyFilePath } from "./passphrase.ts";
 import type { BackendContext } from "./backend.ts";
 
 function ctx(dir: string, passphrase: string | null): BackendContext {
@@ -146,4 +146,32 @@ Deno.test("passphrase file: a new vault never overwrites another vault's key fil
   } finally {
     await t.cleanup();
   }
+});
+
+const hex = (b: Uint8Array) => Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
+
+Deno.test("passphrase file: the KDF is scrypt exactly (RFC 7914 vectors), so older key files open", async () => {
+  // The first 32 bytes of the RFC's 64-byte outputs (PBKDF2 output blocks are independent).
+  assertEquals(
+    hex(await derive("password", new TextEncoder().encode("NaCl"), { N: 1024, r: 8, p: 16 })),
+    "fdbabe1c9d3472007856e7190d01e9fe7c6ad7cbc8237830e77376634b373162",
+  );
+  assertEquals(
+    hex(
+      await derive("pleaseletmein", new TextEncoder().encode("SodiumChloride"), {
+        N: 16384,
+        r: 8,
+        p: 1,
+      }),
+    ),
+    "7023bdcb3afd7348461c06cd81fd38ebfda8fbba904f8e3ea9b543f6545da1f2",
+  );
+  // Composed and decomposed forms of one passphrase are the same passphrase.
+  const salt = new Uint8Array(16);
+  assertEquals(
+    hex(await derive("caf\u00e9 au lait", salt, FAST_SCRYPT)),
+    hex(await derive("cafe\u0301 au lait", salt, FAST_SCRYPT)),
+  );
+  // The default cost runs (its memory need is above Node's default scrypt ceiling).
+  assertEquals((await derive("x", salt, DEFAULT_SCRYPT)).length, 32);
 });
