@@ -286,8 +286,11 @@ async function route(
           },
         },
       );
-    const flush = async () => {
-      for (const e of pending.splice(0)) await deps.audit.append(e).catch(() => {});
+    // Records of what already happened (usage, the answer): appended together they share one
+    // durable commit instead of one fsync each; nothing waits on them to be allowed to run.
+    const flush = async (...last: typeof pending) => {
+      const events = [...pending.splice(0), ...last];
+      await Promise.all(events.map((e) => deps.audit.append(e).catch(() => {})));
     };
     // The turn was checked above; each provider call (every tool round) reserves its cost
     // before it is made, so no turn, alone or with others at once, runs past a budget.
@@ -339,13 +342,12 @@ async function route(
         onMessage: (m) =>
           deps.sessions.append(session.id, deps.beforeStore ? deps.beforeStore(m) : m),
       });
-      await flush();
       const answeredBy = modelLabel(provider.answered ?? model);
-      await deps.audit.append({
+      await flush({
         ...base,
         kind: "message.out",
         payload: { chars: r.text.length, model: answeredBy },
-      }).catch(() => {});
+      });
       return {
         status: "answered",
         agent: agent.id,
