@@ -24,7 +24,7 @@ import {
   inlineAttachment,
   type PendingFile,
 } from "../shared/attachments.ts";
-import { type GroupMode, META, shouldAnswer, stripMention } from "../shared/conventions.ts";
+import { groupModeFor, META, shouldAnswer, stripMention } from "../shared/conventions.ts";
 import { prepareNodeLibraries } from "../shared/node_shim.ts";
 import { EditThrottle, TypingIndicators } from "../shared/pacing.ts";
 import type { ChannelDriver, DriverContext } from "../shared/runtime.ts";
@@ -119,7 +119,7 @@ export function createDiscordDriver(): ChannelDriver {
         /\/+$/,
         "",
       );
-      const groupMode: GroupMode = readEnv("DISCORD_GROUP_MODE") === "all" ? "all" : "mention";
+      const groupModeEnv = readEnv("DISCORD_GROUP_MODE");
       const { Client, GatewayIntentBits, Partials, Events } = await import("discord.js");
       const client = new Client({
         intents: [
@@ -147,7 +147,7 @@ export function createDiscordDriver(): ChannelDriver {
           repliedToBot: m.referenced_message?.author.id === me.id,
           fromBot: m.author.bot === true || m.webhook_id !== undefined || m.author.id === me.id,
         };
-        if (!shouldAnswer(facts, groupMode)) return;
+        if (!shouldAnswer(facts, groupModeFor(ctx, m.channel_id, groupModeEnv))) return;
         const files: PendingFile[] = m.attachments.map((a) => ({
           name: a.filename,
           size: a.size,

@@ -234,7 +234,8 @@ export function createMatrixDriver(settings?: MatrixSettings): MatrixDriver {
     const thread = rel.relType === "m.thread" ? rel.eventId : undefined;
     const repliedToBot = senderOf(room, rel.inReplyTo) === me ||
       (thread !== undefined && senderOf(room, thread) === me);
-    if (!shouldAnswer({ isGroup, mentioned, repliedToBot, fromBot: false }, s.groupMode)) return;
+    const mode = c.groupMode?.(joinConversation(room.roomId, thread)) ?? s.groupMode;
+    if (!shouldAnswer({ isGroup, mentioned, repliedToBot, fromBot: false }, mode)) return;
     let text = body;
     // A reply's body quotes the earlier message after "> " lines; the agent gets the new text.
     if (rel.inReplyTo) text = text.replace(/^(> .*\n)+\n?/, "");

@@ -10,8 +10,10 @@
  * - **Sender ids** are the platform's stable user id as a string (never a display name, which
  *   anyone can change): the allow-list (`channels.<ch>.allowFrom`) holds these.
  * - **Groups**: {@linkcode shouldAnswer} decides; by default only mentions and replies to the
- *   bot are answered in groups, direct messages always are. The gateway's allow-list then
- *   decides who may talk at all.
+ *   bot are answered in groups, direct messages always are. The rule of each group comes from
+ *   the owner's config (`conversations[].groupMode`, handed over in the start-up bundle), else
+ *   the channel's `<CHANNEL>_GROUP_MODE` variable, else `mention` ({@linkcode groupModeFor}).
+ *   The gateway's allow-list then decides who may talk at all.
  * - **Metadata** keys are listed in {@linkcode META}.
  * - **Attachments** are downloaded by the adapter (capped, see attachments.ts) and sent inline
  *   (`data`); `url` stays empty because platform file URLs can embed the bot token.
@@ -46,6 +48,32 @@ export interface AddressFacts {
   repliedToBot: boolean;
   /** The author is a bot (including ourselves): never answered, to avoid loops. */
   fromBot: boolean;
+}
+
+/**
+ * The rule configured for `conversationId` in `modes`: its own entry, else (for a thread,
+ * `<chat>/<thread>`) its group's.
+ */
+export function configuredGroupMode(
+  modes: Readonly<Record<string, GroupMode>> | undefined,
+  conversationId: string,
+): GroupMode | undefined {
+  if (!modes) return undefined;
+  if (Object.hasOwn(modes, conversationId)) return modes[conversationId];
+  const { chat } = splitConversation(conversationId);
+  return Object.hasOwn(modes, chat) ? modes[chat] : undefined;
+}
+
+/**
+ * The rule of one group: what the owner configured for it, else the channel-wide default from
+ * the `<CHANNEL>_GROUP_MODE` variable (`envValue`), else `mention`.
+ */
+export function groupModeFor(
+  ctx: { groupMode?: (conversationId: string) => GroupMode | undefined },
+  conversationId: string,
+  envValue: string | undefined,
+): GroupMode {
+  return ctx.groupMode?.(conversationId) ?? (envValue === "all" ? "all" : "mention");
 }
 
 /** True when the adapter should forward the message; see the module doc. */

@@ -8,6 +8,7 @@
  */
 import type { Channel } from "../../src/config/schema.ts";
 import type { AdapterBundle } from "../../src/ipc/bundle.ts";
+import { configuredGroupMode, type GroupMode } from "./conventions.ts";
 import {
   type AdapterHandlers,
   connectGateway,
@@ -29,6 +30,11 @@ export interface DriverContext {
   sendInbound(message: InboundInput): Promise<void>;
   /** Aborted when the adapter is stopping. */
   signal: AbortSignal;
+  /**
+   * The group mention rule the owner set for a conversation (`conversations[].groupMode`), if
+   * any; adapters combine it with their default through `groupModeFor` (conventions.ts).
+   */
+  groupMode?: (conversationId: string) => GroupMode | undefined;
 }
 
 /** The channel-specific part of an adapter. */
@@ -122,6 +128,7 @@ export async function runAdapter(options: RunAdapterOptions): Promise<number> {
           driver.start({
             channel: bundle.channel,
             credentials: bundle.credentials,
+            groupMode: (id) => configuredGroupMode(bundle.groupModes, id),
             log: log.child(bundle.channel),
             signal: stop.signal,
             async sendInbound(message) {

@@ -25,7 +25,7 @@ import {
   type PendingFile,
 } from "../shared/attachments.ts";
 import {
-  type GroupMode,
+  groupModeFor,
   joinConversation,
   META,
   shouldAnswer,
@@ -136,7 +136,7 @@ export function createSlackDriver(): ChannelDriver {
         throw new Error("Slack tokens are missing; run `wirken channel add slack`");
       }
       const apiUrl = (readEnv("SLACK_API_URL") ?? "https://slack.com/api/").replace(/\/*$/, "/");
-      const groupMode: GroupMode = readEnv("SLACK_GROUP_MODE") === "all" ? "all" : "mention";
+      const groupModeEnv = readEnv("SLACK_GROUP_MODE");
       const { App, LogLevel } = await import("@slack/bolt");
       const l = ctx.log.child("bolt");
       const logger = {
@@ -177,11 +177,11 @@ export function createSlackDriver(): ChannelDriver {
           repliedToBot: m.parent_user_id === me,
           fromBot: m.bot_id !== undefined || m.user === me,
         };
-        if (!shouldAnswer(facts, groupMode)) return;
         // In channels the thread is the conversation, so the answer goes into it.
         const conversationId = isGroup
           ? joinConversation(m.channel, m.thread_ts ?? m.ts)
           : joinConversation(m.channel, m.thread_ts);
+        if (!shouldAnswer(facts, groupModeFor(ctx, conversationId, groupModeEnv))) return;
         const files: PendingFile[] = m.files.flatMap((f) => {
           const url = f.url_private_download;
           if (!url || !trustedFileUrl(url, apiUrl)) return [];

@@ -245,7 +245,7 @@ export function createTeamsDriver(settings?: TeamsSettings): TeamsDriver {
       e.type === "mention" && botId !== undefined && e.mentioned?.id === botId
     );
     const facts = { isGroup, mentioned, repliedToBot: false, fromBot: a.from.id === botId };
-    if (!shouldAnswer(facts, s.groupMode)) {
+    if (!shouldAnswer(facts, c.groupMode?.(conversationId) ?? s.groupMode)) {
       return;
     }
     // Teams puts mentions in the text as <at>Name</at>; the agent gets the question only.

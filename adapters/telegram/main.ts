@@ -25,7 +25,7 @@ import {
   type PendingFile,
 } from "../shared/attachments.ts";
 import {
-  type GroupMode,
+  groupModeFor,
   joinConversation,
   META,
   shouldAnswer,
@@ -182,7 +182,7 @@ export function createTelegramDriver(): ChannelDriver {
         /\/+$/,
         "",
       );
-      const groupMode: GroupMode = readEnv("TELEGRAM_GROUP_MODE") === "all" ? "all" : "mention";
+      const groupModeEnv = readEnv("TELEGRAM_GROUP_MODE");
       const { Bot, InputFile } = await import("grammy");
       const bot = new Bot(token.reveal(), { client: { apiRoot } });
 
@@ -256,8 +256,8 @@ export function createTelegramDriver(): ChannelDriver {
         const m = parsed.data;
         if (!m.from) return;
         const facts = addressFacts(m, me);
-        if (!shouldAnswer(facts, groupMode)) return;
         const conversationId = conversationOf(m);
+        if (!shouldAnswer(facts, groupModeFor(ctx, conversationId, groupModeEnv))) return;
         const files: PendingFile[] = [];
         if (m.photo && m.photo.length > 0) {
           const best = m.photo[m.photo.length - 1];

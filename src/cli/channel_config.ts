@@ -1,7 +1,7 @@
 /**
  * `wirken channel config <channel> <conversation> [...]`: settings of one conversation or
  * group (`config.conversations`): the agent that answers there, its model, an addition to its
- * instructions, and narrower tool and sender lists. Without options it shows them; `--clear`
+ * instructions, narrower tool and sender lists, and whether a group's messages need a mention. Without options it shows them; `--clear`
  * removes them. Written through the config loader, so the schema checks every value.
  *
  * @module
@@ -54,6 +54,17 @@ async function run(ctx: CommandContext): Promise<number> {
   const allow = str(ctx, "allow-from");
   if (allow !== undefined) next.allowFrom = list(allow);
   if (ctx.flags["all-senders"] === true) delete next.allowFrom;
+  const mode = str(ctx, "group-mode");
+  if (mode !== undefined) {
+    if (mode === "mention" || mode === "all") next.groupMode = mode;
+    else if (mode === "") delete next.groupMode;
+    else {
+      throw new UsageError(
+        `--group-mode is "mention" or "all", not "${mode}".`,
+        "Use --group-mode all to answer every message of the group, mention for mentions only.",
+      );
+    }
+  }
   const clear = ctx.flags.clear === true;
   const changed = clear || JSON.stringify(next) !== JSON.stringify(current);
   if (changed) {
@@ -77,6 +88,7 @@ async function run(ctx: CommandContext): Promise<number> {
   if (shown.systemPrompt) rows.push(["prompt", shown.systemPrompt]);
   if (shown.tools) rows.push(["tools", shown.tools.join(",") || "(none)"]);
   if (shown.allowFrom) rows.push(["allow-from", shown.allowFrom.join(",") || "(nobody)"]);
+  if (shown.groupMode) rows.push(["group-mode", shown.groupMode]);
   out.print(`${changed ? "Saved. " : ""}${channel}:${conversation}:`);
   out.print(out.table(["SETTING", "VALUE"], rows));
   return 0;
@@ -85,14 +97,17 @@ async function run(ctx: CommandContext): Promise<number> {
 /** The `channel config` subcommand. */
 export const channelConfigCommand: CommandSpec = {
   name: "config",
-  summary: "Show or set one conversation's settings (agent, model, prompt, tools, senders).",
+  summary:
+    "Show or set one conversation's settings (agent, model, prompt, tools, senders, mentions).",
   description:
     "Settings only narrow: --tools is intersected with the agent's own tools and --allow-from\n" +
     "with the channel's allow-list; permission tiers never change. An empty value unsets.\n" +
-    "A conversation id starting with '-' (Telegram groups) goes after `--`.",
+    "A conversation id starting with '-' (Telegram groups) goes after `--`.\n" +
+    "--group-mode applies when the channel's adapter (re)starts: restart `wirken run`.",
   examples: [
     "wirken channel config --agent family --tools get_weather,web_search telegram -- -100123",
     'wirken channel config slack C0123 --prompt "Answer briefly." --allow-from U1,U2',
+    "wirken channel config --group-mode all discord 123456789012345678",
     "wirken channel config --json telegram -- -100123",
   ],
   args: [
@@ -121,6 +136,11 @@ export const channelConfigCommand: CommandSpec = {
     "all-senders": {
       type: "boolean",
       description: "Remove the sender list (the channel's apply).",
+    },
+    "group-mode": {
+      type: "string",
+      description: "In a group: mention (only mentions and replies to the bot) or all.",
+      valueName: "<mode>",
     },
     clear: { type: "boolean", description: "Remove every setting of this conversation." },
   },

@@ -367,6 +367,11 @@ export const ConversationSettingsSchema = z.strictObject({
   allowFrom: z.array(z.string().min(1)).optional().describe(
     "Senders who may talk to the bot here; intersected with the channel's allowFrom.",
   ),
+  groupMode: z.enum(["mention", "all"]).optional().describe(
+    "In a group: `mention` answers only messages that mention or reply to the bot, `all` every " +
+      "message (default: the channel's <CHANNEL>_GROUP_MODE variable, else mention). Threads " +
+      "of the group follow it unless they have their own entry.",
+  ),
 });
 
 /** The whole `config.json`. */

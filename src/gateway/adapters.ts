@@ -144,6 +144,14 @@ export async function startAdapterHost(o: AdapterHostOptions): Promise<AdapterHo
     // Channel settings from config (Matrix homeserver and invite allow-list, webhook ports)
     // reach the adapters as their manifest's env names; adapters read no config file.
     env: supervisorEnv(o.config, Deno.env.toObject()),
+    // The per-conversation mention rule of groups; the adapter applies it where it knows
+    // whether the bot was mentioned, before downloading anything.
+    groupModes: (channel) =>
+      Object.fromEntries(
+        (o.config.conversations ?? []).flatMap((c) =>
+          c.channel === channel && c.groupMode ? [[c.conversation, c.groupMode]] : []
+        ),
+      ),
   });
   try {
     await supervisor.start();

@@ -224,6 +224,8 @@ export interface SupervisorOptions {
   isolation?: "auto" | Isolation;
   /** `test` runs the test-suite driver instead of the chat library. */
   driver?: "channel" | "test";
+  /** Each channel's per-conversation group mention rules, handed over in the bundle. */
+  groupModes?: (channel: Channel) => Record<string, "mention" | "all">;
   /** Overrides the compiled-mode detection and paths (tests). */
   launch?: Partial<LaunchOptions>;
   backoff?: BackoffOptions;
@@ -354,6 +356,7 @@ export class Supervisor {
       isolation,
       grants,
       driver: this.#o.driver ?? "channel",
+      groupModes: this.#o.groupModes?.(ch),
     });
   }
 

@@ -48,6 +48,12 @@ export interface AdapterBundle {
   grants: Grants;
   /** `channel`: the real chat library; `test`: the probe/echo driver of the test suite. */
   driver: "channel" | "test";
+  /**
+   * Group mention rule per conversation id (`conversations[].groupMode` of this channel), so
+   * the adapter forwards only what the owner configured; conversations not listed use the
+   * adapter's default.
+   */
+  groupModes?: Record<string, "mention" | "all">;
 }
 
 const GrantsSchema = z.strictObject({
@@ -67,6 +73,9 @@ const BodySchema = z.strictObject({
   isolation: z.enum(["process", "worker"]),
   grants: GrantsSchema,
   driver: z.enum(["channel", "test"]),
+  groupModes: z.record(z.string().min(1).max(512), z.enum(["mention", "all"]))
+    .refine((m) => Object.keys(m).length <= 1000, "at most 1000 group settings")
+    .optional(),
 });
 
 /** Serialises a bundle: magic, version, length, JSON. */
@@ -82,6 +91,7 @@ export function encodeBundle(bundle: AdapterBundle): Uint8Array {
     isolation: bundle.isolation,
     grants: bundle.grants,
     driver: bundle.driver,
+    ...(bundle.groupModes ? { groupModes: bundle.groupModes } : {}),
   }));
   if (body.length > MAX_BUNDLE_BYTES) {
     throw new IpcError(`adapter bundle of ${body.length} bytes exceeds ${MAX_BUNDLE_BYTES}`);
@@ -111,6 +121,7 @@ export function bundleFromJson(json: unknown): AdapterBundle {
     isolation: b.isolation,
     grants: b.grants,
     driver: b.driver,
+    ...(b.groupModes ? { groupModes: b.groupModes } : {}),
   };
 }
 
@@ -126,6 +137,7 @@ export function bundleToJson(bundle: AdapterBundle): Record<string, unknown> {
     isolation: bundle.isolation,
     grants: bundle.grants,
     driver: bundle.driver,
+    ...(bundle.groupModes ? { groupModes: bundle.groupModes } : {}),
   };
 }
 

@@ -2,6 +2,8 @@ import { assert, assertEquals } from "../../tests/assert.ts";
 import { Secret } from "../secret.ts";
 import {
   type AdapterBundle,
+  bundleFromJson,
+  bundleToJson,
   type ByteSource,
   encodeBundle,
   MAX_BUNDLE_BYTES,
@@ -91,4 +93,20 @@ Deno.test("bundle: encoding refuses more than the cap", () => {
     threw = e instanceof IpcError;
   }
   assert(threw);
+});
+
+Deno.test("bundle: group mention rules travel to the adapter (and through the Worker JSON)", async () => {
+  const withModes = { ...bundle(), groupModes: { C01: "all", "C02/17": "mention" } } as const;
+  const read = await readBundle(source(encodeBundle(withModes)));
+  assertEquals(read.groupModes, { C01: "all", "C02/17": "mention" });
+  assertEquals(bundleFromJson(bundleToJson(read)).groupModes, read.groupModes);
+  // Absent stays absent; a mode that is not a mode is refused.
+  assertEquals((await readBundle(source(encodeBundle(bundle())))).groupModes, undefined);
+  let refused = "";
+  try {
+    bundleFromJson({ ...bundleToJson(read), groupModes: { C01: "everything" } });
+  } catch (e) {
+    refused = String(e);
+  }
+  assert(refused.includes("invalid adapter bundle"), refused);
 });

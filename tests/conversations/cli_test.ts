@@ -46,3 +46,26 @@ Deno.test("wirken channel config sets, shows and clears one conversation's setti
   const after = JSON.parse(await Deno.readTextFile(`${dataDir}/config.json`));
   assertEquals(after.conversations, []);
 });
+
+Deno.test("wirken channel config --group-mode sets, shows, refuses a bad value and unsets", async () => {
+  const dataDir = await tempDataDir();
+  await Deno.mkdir(dataDir, { recursive: true, mode: 0o700 });
+  await Deno.writeTextFile(`${dataDir}/config.json`, JSON.stringify({}));
+  const run = (args: string[]) => wirken(["channel", "config", ...args], { dataDir });
+  const set = await run(["--group-mode", "all", "--json", "discord", "123"]);
+  assertEquals(set.code, 0, set.stderr);
+  assertEquals(JSON.parse(set.stdout).settings, {
+    channel: "discord",
+    conversation: "123",
+    groupMode: "all",
+  });
+  const shown = await run(["discord", "123"]);
+  assertStringIncludes(shown.stdout, "group-mode");
+  const bad = await run(["--group-mode", "everything", "discord", "123"]);
+  assertEquals(bad.code, 2);
+  assertStringIncludes(bad.stderr, '--group-mode is "mention" or "all"');
+  const unset = await run(["--group-mode", "", "--json", "discord", "123"]);
+  assertEquals(JSON.parse(unset.stdout).settings, { channel: "discord", conversation: "123" });
+  const after = JSON.parse(await Deno.readTextFile(`${dataDir}/config.json`));
+  assertEquals(after.conversations, []);
+});
