@@ -1,6 +1,13 @@
 import { assert, assertEquals, assertFalse } from "../../tests/assert.ts";
 import { adapterGrants } from "../../adapters/shared/manifests.ts";
-import { childEnv, isCompiled, isSecretEnv, launchPlan, RestartPolicy } from "./supervisor.ts";
+import {
+  ADAPTER_V8_FLAGS,
+  childEnv,
+  isCompiled,
+  isSecretEnv,
+  launchPlan,
+  RestartPolicy,
+} from "./supervisor.ts";
 
 Deno.test("backoff: 1 s doubling to 60 s, gives up at the 8th failure in a row", () => {
   const p = new RestartPolicy();
@@ -48,6 +55,9 @@ Deno.test("launch plans: flags from source, worker when compiled", () => {
   const flags = launchPlan("slack", grants, { ...base, compiled: false, isolation: "process" });
   assertEquals(flags.isolation, "process");
   assertEquals(flags.args.slice(-3), ["/w/main.ts", "adapter", "slack"]);
+  // Runtime flags only count before the module; after it they would be the adapter's own args.
+  assert(flags.args.indexOf(ADAPTER_V8_FLAGS) > 0);
+  assert(flags.args.indexOf(ADAPTER_V8_FLAGS) < flags.args.indexOf("/w/main.ts"));
   assert(flags.args.includes(`--allow-net=${grants.net.join(",")}`));
   assert(flags.args.includes("--allow-read=/d/sockets/gateway.sock"));
   assert(
