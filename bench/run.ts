@@ -99,6 +99,9 @@ if (distributions().size > 0) {
   );
   lines.push("", "![latency distributions](latency.svg)");
 }
+// `deno task bench:peer` (slow: installs OpenClaw) writes PEER.md with its own date.
+const peer = await Deno.readTextFile(new URL("PEER.md", dir)).catch(() => "");
+if (peer) lines.push("", peer.trimEnd());
 const notes = await Deno.readTextFile(new URL("NOTES.md", dir)).catch(() => "");
 if (notes) lines.push("", notes.trimEnd());
 await Deno.writeTextFile(new URL("RESULTS.md", dir), lines.join("\n") + "\n");
