@@ -46,6 +46,8 @@ export interface AdaptersBenchOptions {
   single?: number;
   /** Seconds of the sustained 50-conversation phase. */
   durationSeconds?: number;
+  /** Messages handled in all before the "after N messages" RSS reading (at least). */
+  totalMessages?: number;
 }
 
 /** The fake model answers "reply <the user's last message>", at once. */
@@ -334,7 +336,9 @@ export async function adaptersBench(
       const total = 20 + single + many.length;
       // At least 1,000 messages since start, so the figure reads the same on every run.
       let extra = 0;
-      while (total + extra < 1000) extra += (await send(OWNERS[extra % 50])) >= 0 ? 1 : 0;
+      while (total + extra < (o.totalMessages ?? 1000)) {
+        extra += (await send(OWNERS[extra % 50])) >= 0 ? 1 : 0;
+      }
       await new Promise((r) => setTimeout(r, 1000));
       out["messages handled before the next figure"] = total + extra;
       out["RSS of the tree after those messages (MiB)"] = Math.round(

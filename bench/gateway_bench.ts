@@ -109,6 +109,7 @@ export async function run(): Promise<Record<string, Summary | number>> {
       const many = (await Promise.all(Array.from({ length: 50 }, () =>
         conversation(port, cookie, 20)))).flat();
       const seconds = (performance.now() - t0) / 1000;
+      recordDistribution("cold start, passphrase vault, no adapters (ms)", starts);
       recordDistribution("WebChat round trip, 1 conversation (ms)", one);
       recordDistribution("WebChat round trip, 50 conversations (ms)", many);
       return {

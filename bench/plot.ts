@@ -28,7 +28,7 @@ const esc = (s: string) =>
  * share of samples at or below it, with the median and p99 marked in the legend.
  */
 export function cdfSvg(series: ReadonlyMap<string, readonly number[]>, title: string): string {
-  const W = 900, H = 120 + 360 + 24 * series.size, L = 70, R = 20, T = 50, PH = 360;
+  const W = 900, H = 120 + 360 + 24 * series.size, L = 70, R = 50, T = 50, PH = 360;
   const all = [...series.values()].flat().filter((v) => v > 0);
   if (all.length === 0) throw new Error("nothing to plot");
   const lo = Math.floor(Math.log10(Math.min(...all)));
@@ -54,7 +54,7 @@ export function cdfSvg(series: ReadonlyMap<string, readonly number[]>, title: st
       );
     }
   }
-  for (const p of [0, 0.25, 0.5, 0.75, 0.9, 0.99, 1]) {
+  for (const p of [0, 0.25, 0.5, 0.75, 0.9, 1]) {
     const gy = y(p).toFixed(1);
     parts.push(
       `<line x1="${L}" y1="${gy}" x2="${W - R}" y2="${gy}" stroke="#eee"/>`,

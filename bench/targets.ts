@@ -173,8 +173,10 @@ export function verdictTable(vs: readonly Verdict[]): string[] {
       : met
       ? "met"
       : t.kind === "max"
-      ? `missed: ${factor!.toFixed(1)}x the bound`
-      : `missed: ${factor!.toFixed(1)}x too few`;
+      ? `missed by ${fmt(measured - t.bound)} ${t.unit} (${factor!.toFixed(2)}x the bound)`
+      : `missed by ${fmt(t.bound - measured)} ${t.unit} (${
+        (100 * measured / t.bound).toFixed(0)
+      }% of the floor)`;
     lines.push(
       `| ${t.what} | ${bound} | ${
         measured === null ? "-" : `${fmt(measured)} ${t.unit}`

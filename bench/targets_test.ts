@@ -24,8 +24,8 @@ Deno.test("verdicts: a bound is met or missed by a factor, an absent figure is n
   assertEquals(ok.map((x) => x.met), [true, true]);
   const table = verdictTable(v);
   assertEquals(table.slice(2), [
-    "| latency | ≤ 20 ms | 50.0 ms | missed: 2.5x the bound |",
-    "| rate | ≥ 500 ms | 125 ms | missed: 4.0x too few |",
+    "| latency | ≤ 20 ms | 50.0 ms | missed by 30.0 ms (2.50x the bound) |",
+    "| rate | ≥ 500 ms | 125 ms | missed by 375 ms (25% of the floor) |",
     "| latency | ≤ 20 ms | - | not measured in this run |",
   ]);
 });
