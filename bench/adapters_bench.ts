@@ -253,10 +253,21 @@ function replies(tg: FakeTelegram) {
   /** Sends one DM from `owner` and resolves with the round trip in ms when its reply lands. */
   return async (owner: number): Promise<number> => {
     const text = `m${n++}`;
-    const done = new Promise<void>((r) => waiting.set(`${owner}|reply ${text}`, r));
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const done = new Promise<void>((resolve, reject) => {
+      waiting.set(`${owner}|reply ${text}`, resolve);
+      timer = setTimeout(
+        () => reject(new Error(`no reply to "${text}" within 30 s (adapter cut off?)`)),
+        30_000,
+      );
+    });
     const t0 = performance.now();
     tg.push(dm(owner, text));
-    await done;
+    try {
+      await done;
+    } finally {
+      clearTimeout(timer);
+    }
     return performance.now() - t0;
   };
 }
@@ -322,9 +333,20 @@ export async function adaptersBench(
       const many: number[] = [];
       const t0 = performance.now();
       const until = t0 + seconds * 1000;
+      // A message with no reply in 30 s counts as lost (the IPC frame-rate limit cuts an
+      // adapter off under sustained load above 500 frames/s; see NOTES.md), and its
+      // conversation goes on.
+      let lost = 0;
       await Promise.all(OWNERS.map(async (owner) => {
-        while (performance.now() < until) many.push(await send(owner));
+        while (performance.now() < until) {
+          try {
+            many.push(await send(owner));
+          } catch {
+            lost++;
+          }
+        }
       }));
+      out["messages lost in the sustained phase (no reply within 30 s)"] = lost;
       const elapsed = (performance.now() - t0) / 1000;
       const cpu2 = (await processTree(pid)).cpuMs;
       out["peak RSS of the tree during the burst (MiB)"] = Math.round(await peak.stop());
