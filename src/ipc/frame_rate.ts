@@ -2,7 +2,9 @@
  * The per-connection frame-rate limit of the IPC server: a token bucket that first throttles an
  * adapter sending faster than the sustained rate, then cuts it off if the excess goes on.
  *
- * Every frame an authenticated adapter sends takes a token; the bucket holds `burst` tokens and
+ * Every frame an authenticated adapter sends takes a token, except a reply to a request the
+ * gateway has pending (an `outboundResult` or `approvalDecision` it asked for: the gateway's own
+ * sending bounds those); the bucket holds `burst` tokens and
  * refills at `perSecond`. A frame that finds the bucket empty is an excess frame: the server
  * waits until its token has accrued before handling it (throttling, so the flood runs at most
  * at the sustained rate), and counts it. When `cutAfter` excess frames come in a row (the

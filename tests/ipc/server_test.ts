@@ -512,6 +512,47 @@ Deno.test("an adapter under the frame rate is never cut, even past the burst", a
   }
 });
 
+Deno.test("replies to the gateway's own requests take no frame-rate token; unsolicited ones do", async () => {
+  const gw = await startTestGateway(["telegram", "slack"], {
+    frameRate: { burst: 10, perSecond: 50, cutAfter: 20 },
+  });
+  try {
+    // 300 answers to 300 outbound messages the gateway sent at once: far past the burst and the
+    // cut, but every one was asked for.
+    const client = await goodAdapter(gw);
+    const results = await Promise.all(
+      Array.from(
+        { length: 300 },
+        (_, i) => gw.server.send(openSession("telegram", `c${i % 7}`), { text: `m${i}` }),
+      ),
+    );
+    assertEquals(results.filter((r) => r.ok).length, 300);
+    assert(gw.server.connected("telegram"));
+    assertEquals(gw.server.lastCutOff("telegram"), undefined);
+    client.close();
+    // The same frames with request ids the gateway never issued are a flood like any other.
+    const peer = await rawPeer(gw.socketPath);
+    const { result } = await rawHandshake(peer, gw.ids.slack);
+    assert(result?.type === "authResult" && result.ok);
+    (async () => {
+      for (let i = 0; i < 100_000; i++) {
+        await peer.writer.write({
+          type: "outboundResult",
+          requestId: `forged-${i}`,
+          ok: true,
+          messageId: "x",
+          error: "",
+        });
+      }
+    })().catch(() => {/* cut off: expected */});
+    assert(await peer.closedByGateway(10_000), "the unsolicited flood was cut off");
+    assertStringIncludes(gw.server.lastCutOff("slack")?.reason ?? "", "frame rate over limit");
+    peer.close();
+  } finally {
+    await gw.close();
+  }
+});
+
 Deno.test("a socket path too long for sockaddr_un is a clear error", async () => {
   const { startIpcServer } = await import("../../src/ipc/server.ts");
   const { log } = captureLogger();
