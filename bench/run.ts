@@ -1,7 +1,9 @@
 /**
  * `deno task bench`: runs every benchmark that needs no network and writes
- * `bench/results.json` and the human table `bench/RESULTS.md`.
+ * `bench/results.json`, the human report `bench/RESULTS.md` (the issue's targets with a verdict
+ * each, every figure, then PEER.md and NOTES.md when present) and `bench/latency.svg`.
  *
+ * `--duration N` sets the sustained-load phases to N seconds; `--only a,b` runs those suites.
  * Timing is measured here, never asserted in tests: the machines are shared and noisy.
  *
  * @module
