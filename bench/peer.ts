@@ -26,6 +26,7 @@ import { summarize, type Summary } from "./stats.ts";
 import { processTree } from "./proc.ts";
 import { conversation, ENV, login, prepare } from "./gateway_bench.ts";
 import { fakeChat } from "../tests/fakes/openai_chat.ts";
+import { formatGenerated } from "./fmt.ts";
 import { RUN_FLAGS } from "../tests/cli/helpers.ts";
 
 const PEER = "openclaw";
@@ -433,6 +434,7 @@ export async function peerBench(
   const here = new URL("./", import.meta.url);
   await Deno.writeTextFile(new URL("peer.json", here), JSON.stringify(report, null, 2) + "\n");
   await Deno.writeTextFile(new URL("PEER.md", here), peerMarkdown(report));
+  await formatGenerated([new URL("peer.json", here), new URL("PEER.md", here)]);
   return report;
 }
 

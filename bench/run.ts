@@ -13,6 +13,7 @@ import { benchStartup } from "./startup.ts";
 import type { Summary } from "./stats.ts";
 import { cdfSvg, distributions } from "./plot.ts";
 import { verdicts, verdictTable } from "./targets.ts";
+import { formatGenerated } from "./fmt.ts";
 
 /** What a suite may honour: `--duration` sets the sustained-load phases (seconds). */
 interface SuiteOptions {
@@ -107,4 +108,5 @@ if (peer) lines.push("", peer.trimEnd());
 const notes = await Deno.readTextFile(new URL("NOTES.md", dir)).catch(() => "");
 if (notes) lines.push("", notes.trimEnd());
 await Deno.writeTextFile(new URL("RESULTS.md", dir), lines.join("\n") + "\n");
+await formatGenerated([new URL("RESULTS.md", dir)]);
 Deno.stdout.writeSync(new TextEncoder().encode(lines.join("\n") + "\n"));
