@@ -4,7 +4,9 @@
  * a session can end in an assistant message whose calls have no results. At gateway start each
  * such call is recorded as `tool.interrupted` in the audit log (unless the audit log shows it
  * finished) and the session gets the missing results, so the model sees in the history what
- * happened instead of assuming the calls ran, and providers accept the history again.
+ * happened instead of assuming the calls ran, and providers accept the history again. The turn
+ * then ends with {@linkcode restartNotice}, which the gateway also sends into the conversation:
+ * the message that started it is reported failed rather than silently left unanswered.
  *
  * @module
  */
@@ -13,7 +15,7 @@ import type { ChatMessage, ToolCall, ToolResultPart } from "../providers/types.t
 
 /** The session store as recovery needs it. */
 export interface RecoverySessions {
-  list(): { id: string; agent: string; channel: string }[];
+  list(): { id: string; agent: string; channel: string; conversation: string }[];
   history(id: string, limit?: number): ChatMessage[];
   append(id: string, message: ChatMessage): void;
 }
@@ -37,6 +39,9 @@ export interface RecoveryAudit extends AuditSink {
 /** One call found cut off. */
 export interface InterruptedCall {
   session: string;
+  channel: string;
+  /** The platform's conversation id of the session. */
+  conversation: string;
   callId: string;
   tool: string;
   /** `started`: requested (and maybe approved) but no outcome; `finished`: the audit log has its
@@ -52,6 +57,14 @@ const TOOL_KINDS: readonly AuditKind[] = [
   "tool.error",
   "tool.interrupted",
 ];
+
+/** The answer that ends a turn a crash cut off, naming the tools that did not finish. */
+export function restartNotice(unfinished: readonly string[]): string {
+  const names = [...new Set(unfinished)].join(", ");
+  return `I was stopped (the gateway restarted) while working on your last message, so I did ` +
+    `not finish it${names ? `: ${names} did not complete` : ""}, and nothing was retried. Ask ` +
+    `again if you still need it.`;
+}
 
 /** How far back a session's tool events are read: far more than one turn can produce. */
 const EVENT_WINDOW = 2000;
@@ -114,7 +127,14 @@ export async function recordInterruptedCalls(o: {
           : kinds.has("tool.requested")
           ? "started"
           : "not_started";
-      found.push({ session: s.id, callId: call.id, tool: call.name, state });
+      found.push({
+        session: s.id,
+        channel: s.channel,
+        conversation: s.conversation,
+        callId: call.id,
+        tool: call.name,
+        state,
+      });
       results.push(interruptedResult(call, state));
       // A call whose outcome is already audited needs no second record; one recorded by an
       // earlier start whose session write failed is not recorded twice.
@@ -136,6 +156,12 @@ export async function recordInterruptedCalls(o: {
       await o.audit.append(event);
     }
     o.sessions.append(s.id, { role: "tool", results });
+    o.sessions.append(s.id, {
+      role: "assistant",
+      content: restartNotice(
+        found.filter((f) => f.session === s.id && f.state !== "finished").map((f) => f.tool),
+      ),
+    });
   }
   return found;
 }

@@ -54,32 +54,6 @@ async function webchatService(
   });
 }
 
-/**
- * Audits each tool call the last stop cut off as `tool.interrupted` and gives its session the
- * missing results (src/agent/recover.ts). `wirken ask` sessions are left to their own process.
- */
-async function recordInterrupted(
-  sessionsDb: string,
-  audit: AuditServices["log"],
-  log: Logger,
-): Promise<void> {
-  const [{ openSessionStore }, { recordInterruptedCalls }] = await Promise.all([
-    import("../sessions/store.ts"),
-    import("../agent/recover.ts"),
-  ]);
-  const sessions = openSessionStore(sessionsDb);
-  try {
-    const cut = await recordInterruptedCalls({ sessions, audit, skipChannels: new Set(["cli"]) });
-    if (cut.length > 0) {
-      log.warn(`recorded ${cut.length} tool call(s) cut off by the last stop as interrupted`);
-    }
-  } catch (e) {
-    log.error(`could not record interrupted tool calls: ${e instanceof Error ? e.message : e}`);
-  } finally {
-    sessions.close();
-  }
-}
-
 /** Options of {@linkcode startGateway}. */
 export interface GatewayOptions {
   dataDir: string;
@@ -189,7 +163,8 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       audit = a;
       closers.push(() => a.stop());
       // Tool calls a crash cut off are recorded as interrupted before any turn can start.
-      await recordInterrupted(paths.sessionsDb, a.log, log);
+      const { recordInterrupted, reportInterrupted } = await import("./interrupted.ts");
+      const cut = await recordInterrupted(paths.sessionsDb, a.log, log);
       // The core (router, tools, approvals) serves every channel; none runs while locked.
       const c = await startCore({
         config,
@@ -219,6 +194,10 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       adapters = host;
       // Adapters stop before the core and the audit log, which still take their last events.
       closers.push(() => host.close());
+      // Conversations whose turn the crash cut off are told so once their adapter is back.
+      const reporting = new AbortController();
+      closers.push(() => reporting.abort());
+      reportInterrupted(cut, host.server, log, reporting.signal).catch(() => {});
       for (const channel of Object.keys(config.channels)) {
         c.approvals.setSink(channel, (prompt) => prompts.show(prompt, host));
       }

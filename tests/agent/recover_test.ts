@@ -70,16 +70,20 @@ Deno.test("recover: a round cut off is audited per call state and the session ge
     { tool: "get_weather", callId: "c", started: false, approved: false },
   ]);
   assertEquals(cut.map((e) => [e.session, e.actor]), [[id, "gateway"], [id, "gateway"]]);
-  const last = s.sessions.history(id).at(-1);
-  assert(last?.role === "tool");
-  assertEquals(last.results.map((r) => r.callId), ["a", "b", "c"]);
-  assert(last.results.every((r) => r.isError));
-  assertStringIncludes(last.results[0].content, "output was lost");
-  assertStringIncludes(last.results[1].content, "write_note was interrupted");
-  assertStringIncludes(last.results[2].content, "was not run");
+  const [tool, notice] = s.sessions.history(id).slice(-2);
+  // The turn ends with the restart notice, naming what did not finish.
+  assert(notice?.role === "assistant");
+  assertStringIncludes(notice.content, "write_note, get_weather did not complete");
+  assert(tool?.role === "tool");
+  assertEquals(tool.results.map((r) => r.callId), ["a", "b", "c"]);
+  assert(tool.results.every((r) => r.isError));
+  assertStringIncludes(tool.results[0].content, "output was lost");
+  assertStringIncludes(tool.results[1].content, "write_note was interrupted");
+  assertStringIncludes(tool.results[2].content, "was not run");
   assert(s.audit.verify().ok);
 
-  // Idempotent: the session now ends in results, nothing more is recorded.
+  assertEquals(found.map((f) => [f.channel, f.conversation]), Array(3).fill(["telegram", "42"]));
+  // Idempotent: the session now ends in an answer, nothing more is recorded.
   assertEquals(await recordInterruptedCalls({ sessions: s.sessions, audit: s.audit }), []);
   assertEquals(s.audit.query({ kinds: ["tool.interrupted"] }).length, 2);
 });

@@ -161,6 +161,85 @@ Deno.test({
   },
 });
 
+Deno.test("e2e crash: a chat message whose tool call kill -9 cut off is reported failed in its conversation after restart", async () => {
+  const dc = fakeDiscord(canary("discord"));
+  const owner = "222222222222222222";
+  const dm = "333333333333333333";
+  // A search backend that takes the request and never answers: the call is in flight for as
+  // long as the test needs (web_search is tier 1, so no approval stands in the way).
+  let searches = 0;
+  const held: (() => void)[] = [];
+  const hang = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, () => {
+    searches++;
+    return new Promise<Response>((r) => held.push(() => r(Response.json({ results: [] }))));
+  });
+  try {
+    await withE2e({
+      script: (_n, body) => {
+        const msgs = body.messages as { role: string; content?: unknown }[];
+        const last = String([...msgs].reverse().find((m) => m.role === "user")?.content);
+        return last === "search the news" && msgs.at(-1)?.role === "user"
+          ? { calls: [{ name: "web_search", args: { query: "news" } }] }
+          : { text: `reply: ${last}` };
+      },
+      channels: { discord: { mode: "supervised", allowFrom: [owner] } },
+      vaultValues: { "channel.discord.token": dc.token },
+      env: { DISCORD_API_BASE: dc.apiBase },
+      config: {
+        tools: {
+          webSearch: { kind: "searxng", url: `http://127.0.0.1:${hang.addr.port}` },
+          webTimeoutSeconds: 120,
+        },
+      },
+    }, async (e) => {
+      const gw = await e.start();
+      await waitUntil(() => dc.sessions() > 0, 25_000, "the Discord adapter connected");
+      dc.dispatch(
+        "MESSAGE_CREATE",
+        message({ author: owner, channel: dm, content: "search the news" }),
+      );
+      await waitUntil(() => searches > 0, 15_000, "the search call in flight");
+      await gw.stop("SIGKILL");
+      e.gateway = null;
+      const before = dc.posted().length;
+      const identified = dc.identifies();
+
+      await e.start();
+      await waitUntil(
+        () =>
+          dc.posted().slice(before).some((c) => String(c.body.content).includes("I was stopped")),
+        30_000,
+        "the restart notice in the conversation",
+      );
+      const notice = dc.posted().slice(before).find((c) =>
+        String(c.body.content).includes("I was stopped")
+      )!;
+      assertStringIncludes(notice.path, dm);
+      // (Discord markdown escapes the underscore of web_search.)
+      assertStringIncludes(String(notice.body.content), "search did not complete");
+      const cut = e.auditEvents().filter((ev) => ev.kind === "tool.interrupted");
+      assertEquals(cut.map((ev) => [ev.channel, ev.payload.tool]), [["discord", "web_search"]]);
+      // The conversation goes on: the next message is answered, and the model saw the notice.
+      // (Sent once the restarted adapter has its own platform session.)
+      await waitUntil(() => dc.identifies() > identified, 25_000, "the adapter's new session");
+      await new Promise((r) => setTimeout(r, 500));
+      dc.dispatch("MESSAGE_CREATE", message({ author: owner, channel: dm, content: "again" }));
+      await waitUntil(
+        () => dc.posted().some((c) => String(c.body.content).includes("reply: again")),
+        20_000,
+        "the answer after the restart",
+      );
+      const seen = JSON.stringify(e.model.requests.at(-1));
+      assertStringIncludes(seen, "I was stopped");
+      assertEquals(searches, 1, "the search was not retried");
+    });
+  } finally {
+    for (const release of held) release();
+    await hang.shutdown().catch(() => {});
+    await dc.close();
+  }
+});
+
 Deno.test("e2e crash: kill -9 of an adapter mid-message: restarted, the gateway and others unaffected", async () => {
   const dc = fakeDiscord(canary("discord"));
   const owner = "222222222222222222";

@@ -1,0 +1,83 @@
+/**
+ * Start-up handling of turns the last stop (a crash, `kill -9`) cut off in the middle of a tool
+ * call: each call is recorded as interrupted before any turn can start (src/agent/recover.ts),
+ * and each chat conversation concerned is told, once its adapter is connected again, that its
+ * message was not finished, so a pending message is reported failed rather than left
+ * unanswered. A notice that cannot be delivered is logged like any undelivered reply.
+ *
+ * @module
+ */
+import type { InterruptedCall } from "../agent/recover.ts";
+import type { AuditServices } from "../audit/mod.ts";
+import { isChannel } from "../ipc/handshake.ts";
+import type { IpcServer } from "../ipc/server.ts";
+import { openSession } from "../ipc/session.ts";
+import type { Logger } from "../log/logger.ts";
+
+/**
+ * Audits each tool call the last stop cut off as `tool.interrupted` and gives its session the
+ * missing results and the restart notice. `wirken ask` sessions are left to their own process.
+ * A failure is logged, never fatal: the gateway still starts.
+ */
+export async function recordInterrupted(
+  sessionsDb: string,
+  audit: AuditServices["log"],
+  log: Logger,
+): Promise<InterruptedCall[]> {
+  const [{ openSessionStore }, { recordInterruptedCalls }] = await Promise.all([
+    import("../sessions/store.ts"),
+    import("../agent/recover.ts"),
+  ]);
+  const sessions = openSessionStore(sessionsDb);
+  try {
+    const cut = await recordInterruptedCalls({ sessions, audit, skipChannels: new Set(["cli"]) });
+    if (cut.length > 0) {
+      log.warn(`recorded ${cut.length} tool call(s) cut off by the last stop as interrupted`);
+    }
+    return cut;
+  } catch (e) {
+    log.error(`could not record interrupted tool calls: ${e instanceof Error ? e.message : e}`);
+    return [];
+  } finally {
+    sessions.close();
+  }
+}
+
+/**
+ * Sends the restart notice into every chat conversation in `cut` once its channel's adapter is
+ * connected (WebChat needs none: its session shows the notice). Gives up on a conversation
+ * after `timeoutMs` without a connection, or when `signal` aborts (the gateway stops).
+ */
+export async function reportInterrupted(
+  cut: readonly InterruptedCall[],
+  server: Pick<IpcServer, "connected" | "send">,
+  log: Logger,
+  signal: AbortSignal,
+  timeoutMs = 120_000,
+): Promise<void> {
+  const { restartNotice } = await import("../agent/recover.ts");
+  const bySession = new Map<string, InterruptedCall[]>();
+  for (const c of cut) bySession.set(c.session, [...(bySession.get(c.session) ?? []), c]);
+  await Promise.all([...bySession.values()].map(async (calls) => {
+    const { channel, conversation } = calls[0];
+    if (!isChannel(channel)) return;
+    const deadline = Date.now() + timeoutMs;
+    while (!server.connected(channel)) {
+      if (signal.aborted) return;
+      if (Date.now() >= deadline) {
+        log.warn("adapter could not deliver a reply", {
+          channel,
+          error: "the restart notice: the adapter did not connect",
+        });
+        return;
+      }
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    const text = restartNotice(calls.filter((c) => c.state !== "finished").map((c) => c.tool));
+    const result = await server.send(openSession(channel, conversation), { text })
+      .catch((e) => ({ ok: false as const, error: String(e) }));
+    if (!result.ok) {
+      log.warn("adapter could not deliver a reply", { channel, error: result.error });
+    }
+  }));
+}
