@@ -6,9 +6,10 @@
  * when the call ends, after its real usage is recorded, so concurrent turns of one sender (or
  * one agent) see each other's calls in flight and cannot together overshoot.
  *
- * Holds live in memory, per usage store: they cover every turn of one gateway process. The
- * prompt size is an estimate (about 4 characters per token), so a prompt much denser than that
- * can still pass a budget by the difference.
+ * Holds live in the usage database and are checked and taken in one write transaction, so the
+ * gateway and `wirken ask` see each other's calls too; a hold left by a killed process stops
+ * counting after {@linkcode HOLD_TTL_MS}. The prompt size is an estimate (about 4 characters per
+ * token), so a prompt much denser than that can still pass a budget by the difference.
  *
  * @module
  */
@@ -22,25 +23,11 @@ import type { UsageStore } from "./store.ts";
 /** An answer allowed fewer tokens than this is not worth asking for: the call is refused. */
 export const MIN_ANSWER_TOKENS = 16;
 
-interface Held {
-  tokens: number;
-  usd: number;
-}
-
-// Keyed per store, like the store's own rows: tests with separate stores stay independent.
-const ledgers = new WeakMap<UsageStore, Map<string, Held>>();
-
-function ledger(store: UsageStore): Map<string, Held> {
-  let l = ledgers.get(store);
-  if (!l) ledgers.set(store, l = new Map());
-  return l;
-}
-
-function scopeKey(scope: { agent: string } | { channel: string; sender: string }): string {
-  return "agent" in scope
-    ? `agent\u0000${scope.agent}`
-    : `sender\u0000${scope.channel}\u0000${scope.sender}`;
-}
+/**
+ * How long a hold counts at most: longer than any one provider call, so only a hold whose
+ * process was killed before releasing it ever expires.
+ */
+export const HOLD_TTL_MS = 30 * 60_000;
 
 /** Estimated prompt tokens of a request: system prompt, messages and tool specs. */
 export function estimatePromptTokens(request: ChatRequest): number {
@@ -77,10 +64,22 @@ export function reserveCall(
   const wanted = request.maxTokens ?? 4096;
   if (budgets.length === 0) return { ok: true, reservation: { maxTokens: wanted, release() {} } };
   const prompt = estimatePromptTokens(request);
-  const held = ledger(store);
+  // Checked and held in one transaction: two processes cannot both take the last of a budget.
+  return store.exclusive(() => reserveIn(store, budgets, who, now, prompt, wanted, price));
+}
+
+function reserveIn(
+  store: UsageStore,
+  budgets: ReturnType<typeof applicableBudgets>,
+  who: { agent: string; channel: string; sender: string },
+  now: number,
+  prompt: number,
+  wanted: number,
+  price: Price | null,
+): { ok: true; reservation: Reservation } | { ok: false; refuse: Refusal } {
   let allowed = wanted;
   for (const { scope, label, b } of budgets) {
-    const h = held.get(scopeKey(scope)) ?? { tokens: 0, usd: 0 };
+    const h = store.held(scope, now);
     for (const [key, period, kind, name] of BUDGET_LIMITS) {
       const max = b[key];
       if (max === undefined) continue;
@@ -119,15 +118,15 @@ export function reserveCall(
       allowed = Math.min(allowed, Math.floor(fits));
     }
   }
-  const hold: Held = {
-    tokens: prompt + allowed,
-    usd: price ? (prompt * price.input + allowed * price.output) / 1e6 : 0,
-  };
-  const keys = budgets.map(({ scope }) => scopeKey(scope));
-  for (const k of keys) {
-    const h = held.get(k) ?? { tokens: 0, usd: 0 };
-    held.set(k, { tokens: h.tokens + hold.tokens, usd: h.usd + hold.usd });
-  }
+  const id = store.hold(
+    who,
+    {
+      tokens: prompt + allowed,
+      usd: price ? (prompt * price.input + allowed * price.output) / 1e6 : 0,
+    },
+    now,
+    now + HOLD_TTL_MS,
+  );
   let released = false;
   return {
     ok: true,
@@ -136,12 +135,10 @@ export function reserveCall(
       release() {
         if (released) return;
         released = true;
-        for (const k of keys) {
-          const h = held.get(k);
-          if (!h) continue;
-          const left = { tokens: h.tokens - hold.tokens, usd: h.usd - hold.usd };
-          if (left.tokens <= 0 && left.usd <= 1e-12) held.delete(k);
-          else held.set(k, left);
+        try {
+          store.release(id);
+        } catch {
+          // The store closed first (the gateway is stopping): the hold expires on its own.
         }
       },
     },

@@ -30,6 +30,26 @@ export const USAGE_MIGRATIONS: readonly Migration[] = [
       CREATE INDEX usage_sender ON usage (channel, sender, day);
     `,
   },
+  {
+    version: 2,
+    // Budget holds of provider calls in flight (src/usage/reserve.ts). In the database, not in
+    // memory, so the gateway and `wirken ask` see each other's; a hold left by a killed process
+    // stops counting when it expires.
+    name: "budget holds",
+    up: `
+      CREATE TABLE holds (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        expires INTEGER NOT NULL,
+        agent TEXT NOT NULL,
+        channel TEXT NOT NULL,
+        sender TEXT NOT NULL,
+        tokens INTEGER NOT NULL,
+        usd REAL NOT NULL
+      ) STRICT;
+      CREATE INDEX holds_agent ON holds (agent);
+      CREATE INDEX holds_sender ON holds (channel, sender);
+    `,
+  },
 ];
 
 /** One provider call's usage. */
@@ -133,6 +153,57 @@ export class UsageStore {
       costUsd: Number(r.c),
       calls: Number(r.n),
     };
+  }
+
+  /** Runs `fn` in one write transaction: no other process checks or holds in between. */
+  exclusive<T>(fn: () => T): T {
+    this.#db.exec("BEGIN IMMEDIATE");
+    try {
+      const out = fn();
+      this.#db.exec("COMMIT");
+      return out;
+    } catch (e) {
+      this.#db.exec("ROLLBACK");
+      throw e;
+    }
+  }
+
+  /** Tokens and USD held by calls in flight for `scope` at `now` (expired holds excluded). */
+  held(
+    scope: { agent: string } | { channel: string; sender: string },
+    now: number,
+  ): { tokens: number; usd: number } {
+    const [where, args] = "agent" in scope
+      ? ["agent = ?", [scope.agent]]
+      : ["channel = ? AND sender = ?", [scope.channel, scope.sender]];
+    const r = this.#db.prepare(
+      `SELECT COALESCE(SUM(tokens), 0) AS t, COALESCE(SUM(usd), 0) AS u FROM holds
+       WHERE ${where} AND expires > ?`,
+    ).get(...args, now) as Row;
+    return { tokens: Number(r.t), usd: Number(r.u) };
+  }
+
+  /**
+   * Records a hold of `who` from `now` until `expires` (ms); returns its id for
+   * {@linkcode UsageStore.release}.
+   */
+  hold(
+    who: { agent: string; channel: string; sender: string },
+    amount: { tokens: number; usd: number },
+    now: number,
+    expires: number,
+  ): number {
+    const r = this.#db.prepare(
+      `INSERT INTO holds (expires, agent, channel, sender, tokens, usd) VALUES (?, ?, ?, ?, ?, ?)`,
+    ).run(expires, who.agent, who.channel, who.sender, amount.tokens, amount.usd);
+    // Expired holds of crashed processes are cleared as new ones come.
+    this.#db.prepare("DELETE FROM holds WHERE expires <= ?").run(now);
+    return Number(r.lastInsertRowid);
+  }
+
+  /** Removes a hold (idempotent). */
+  release(id: number): void {
+    this.#db.prepare("DELETE FROM holds WHERE id = ?").run(id);
   }
 
   /** Usage per day, agent, channel and model since `since` (ms), newest day first. */

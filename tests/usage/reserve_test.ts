@@ -2,7 +2,7 @@
  * Budget reservations: concurrent turns of one sender never pass a token budget together (the
  * fake model spends every token it is allowed: `max_tokens` of output), a call's `max_tokens`
  * is lowered to what is left, holds are released when calls end, and cost budgets reserve at
- * the chain's price.
+ * the chain's price; holds live in usage.db, so two processes share them.
  */
 import { join } from "node:path";
 import { assert, assertEquals, assertStringIncludes } from "../assert.ts";
@@ -10,7 +10,7 @@ import { ConfigSchema } from "../../src/config/schema.ts";
 import { openSession } from "../../src/ipc/session.ts";
 import { createAgentRuntime } from "../../src/router/runtime.ts";
 import { UsageStore } from "../../src/usage/store.ts";
-import { estimatePromptTokens, reserveCall } from "../../src/usage/reserve.ts";
+import { estimatePromptTokens, HOLD_TTL_MS, reserveCall } from "../../src/usage/reserve.ts";
 import type { ChatRequest } from "../../src/providers/types.ts";
 import { fakeChat } from "../fakes/openai_chat.ts";
 import { RecordingAudit } from "../agent/fakes.ts";
@@ -162,6 +162,38 @@ Deno.test("reserveCall: a cost budget reserves at the price given and lowers max
     free.reservation.release();
   } finally {
     store.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("reserveCall: holds are shared through usage.db (gateway and `wirken ask`), and a killed process's hold expires", async () => {
+  const dir = await Deno.makeTempDir();
+  const path = join(dir, "usage.db");
+  // Two stores on one file: what the gateway and a `wirken ask` process each open.
+  const gateway = UsageStore.open(path);
+  const ask = UsageStore.open(path);
+  try {
+    const config = ConfigSchema.parse({ budgets: { perSender: { dailyTokens: 1000 } } });
+    const who = { agent: "a", channel: "telegram", sender: "u" };
+    const now = Date.parse("2026-05-04T10:00:00Z");
+    // The first call may take the whole budget: its prompt plus 4096 answer tokens do not fit.
+    const req = request("hello");
+    const first = reserveCall(config, gateway, who, now, req, null);
+    assert(first.ok);
+    assertEquals(first.reservation.maxTokens, 1000 - estimatePromptTokens(req));
+    const other = reserveCall(config, ask, who, now, req, null);
+    assert(!other.ok, "the other process sees the gateway's hold");
+    first.reservation.release();
+    const again = reserveCall(config, ask, who, now, req, null);
+    assert(again.ok, "released: the room is back for the other process");
+    // Never released (its process was killed): it stops counting once it expires.
+    assert(!reserveCall(config, gateway, who, now + 1000, req, null).ok);
+    const later = reserveCall(config, gateway, who, now + HOLD_TTL_MS + 1, req, null);
+    assert(later.ok, "an expired hold no longer counts");
+    later.reservation.release();
+  } finally {
+    gateway.close();
+    ask.close();
     await Deno.remove(dir, { recursive: true });
   }
 });
