@@ -62,7 +62,8 @@ export function defineTool<S extends z.ZodType>(tool: {
 
 // Every turn announces every tool, and converting a zod schema rebuilds it (~2.6 ms a turn for
 // the built-in tools, the largest CPU cost of a turn in bench/). Schemas do not change once
-// built, so each is converted once; callers get their own copy to change as they like.
+// built, so each is converted once and shared, deeply frozen: a caller that tried to change it
+// in place would fail loudly instead of changing what every later turn announces.
 const jsonSchemas = new WeakMap<z.ZodType, Record<string, unknown>>();
 
 /** The tool's input as JSON Schema (draft 2020-12), without the `$schema` marker. */
@@ -78,8 +79,16 @@ export function toolJsonSchema(tool: Tool): Record<string, unknown> {
     >;
     const { $schema: _marker, ...rest } = schema;
     // Providers require an object schema at the top; a tool without input gets an empty one.
-    converted = rest.type === "object" ? rest : { type: "object", properties: {} };
+    converted = deepFreeze(rest.type === "object" ? rest : { type: "object", properties: {} });
     jsonSchemas.set(tool.inputSchema, converted);
   }
-  return structuredClone(converted);
+  return converted;
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === "object") {
+    for (const v of Object.values(value)) deepFreeze(v);
+    Object.freeze(value);
+  }
+  return value;
 }

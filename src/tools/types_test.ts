@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { assertEquals } from "../../tests/assert.ts";
+import { assert, assertEquals, assertThrows } from "../../tests/assert.ts";
 import { defineTool, toolJsonSchema } from "./types.ts";
 
 const tool = (inputSchema: z.ZodType) =>
@@ -11,7 +11,7 @@ const tool = (inputSchema: z.ZodType) =>
     run: () => Promise.resolve({ content: "" }),
   });
 
-Deno.test("toolJsonSchema: converted once per schema, each caller gets its own copy", () => {
+Deno.test("toolJsonSchema: converted once per schema, shared frozen, never changed in place", () => {
   const a = tool(z.object({ path: z.string().describe("where"), n: z.number().optional() }));
   const first = toolJsonSchema(a);
   assertEquals(first, {
@@ -19,9 +19,14 @@ Deno.test("toolJsonSchema: converted once per schema, each caller gets its own c
     properties: { path: { type: "string", description: "where" }, n: { type: "number" } },
     required: ["path"],
   });
-  // A provider adapting the schema in place must not change what the next turn announces.
-  (first.properties as Record<string, unknown>).path = "mutated";
-  first.extra = true;
+  assert(toolJsonSchema(a) === first, "converted once");
+  // A provider adapting the schema in place fails loudly instead of changing later turns.
+  assertThrows(() => {
+    (first.properties as Record<string, unknown>).path = "mutated";
+  }, TypeError);
+  assertThrows(() => {
+    first.extra = true;
+  }, TypeError);
   assertEquals(toolJsonSchema(a), {
     type: "object",
     properties: { path: { type: "string", description: "where" }, n: { type: "number" } },
