@@ -3,7 +3,8 @@
  * `bench/results.json`, the human report `bench/RESULTS.md` (the issue's targets with a verdict
  * each, every figure, then PEER.md and NOTES.md when present) and `bench/latency.svg`.
  *
- * `--duration N` sets the sustained-load phases to N seconds; `--only a,b` runs those suites.
+ * `--duration N` sets the sustained-load phases to N seconds; `--only a,b` runs those suites;
+ * `--report-only` re-renders RESULTS.md from results.json (after editing NOTES.md).
  * Timing is measured here, never asserted in tests: the machines are shared and noisy.
  *
  * @module
@@ -25,58 +26,82 @@ type Suite = (o: SuiteOptions) => Promise<Record<string, Summary | number>>;
 
 const { values: args } = parseArgs({
   args: Deno.args,
-  options: { duration: { type: "string" }, only: { type: "string" } },
+  options: {
+    duration: { type: "string" },
+    only: { type: "string" },
+    // Re-renders RESULTS.md from results.json (after editing NOTES.md), running nothing.
+    "report-only": { type: "boolean" },
+  },
 });
 const suiteOptions: SuiteOptions = args.duration ? { durationSeconds: Number(args.duration) } : {};
 const only = args.only ? new Set(args.only.split(",")) : null;
 
-const suites: Record<string, Suite> = {
-  startup: () => benchStartup(10),
-};
-
-// Later rooms add `bench/<room>_bench.ts` exporting `run()`; pick them up when present.
-for await (const entry of Deno.readDir(new URL("./", import.meta.url))) {
-  const m = /^(\w+)_bench\.ts$/.exec(entry.name);
-  if (!m) continue;
-  const mod = await import(`./${entry.name}`);
-  if (typeof mod.run === "function") suites[m[1]] = mod.run as Suite;
+/** The run's machine line: what it ran on and how busy the machine was. */
+interface Machine {
+  os: string;
+  cpus: number;
+  memoryGiB: number;
+  deno: string;
+  date: string;
+  loadAverage1m: { before: number; after: number };
 }
 
-// Other work on the machine moves every figure: the report says how busy it was.
-const loadBefore = Deno.loadavg()[0];
-const results: Record<string, Record<string, Summary | number>> = {};
-for (const [name, suite] of Object.entries(suites)) {
-  if (only && !only.has(name)) continue;
-  const write = (t: string) => Deno.stderr.writeSync(new TextEncoder().encode(t));
-  write(`bench: ${name} ... `);
-  try {
-    results[name] = await suite(suiteOptions);
-    write("done\n");
-  } catch (e) {
-    write(`failed: ${(e as Error).message}\n`);
+/** Runs the suites (all, or `--only` ones) and writes results.json. */
+async function runSuites(): Promise<
+  { machine: Machine; results: Record<string, Record<string, Summary | number>> }
+> {
+  const suites: Record<string, Suite> = {
+    startup: () => benchStartup(10),
+  };
+  // Later rooms add `bench/<room>_bench.ts` exporting `run()`; pick them up when present.
+  for await (const entry of Deno.readDir(new URL("./", import.meta.url))) {
+    const m = /^(\w+)_bench\.ts$/.exec(entry.name);
+    if (!m) continue;
+    const mod = await import(`./${entry.name}`);
+    if (typeof mod.run === "function") suites[m[1]] = mod.run as Suite;
   }
+  // Other work on the machine moves every figure: the report says how busy it was.
+  const loadBefore = Deno.loadavg()[0];
+  const results: Record<string, Record<string, Summary | number>> = {};
+  for (const [name, suite] of Object.entries(suites)) {
+    if (only && !only.has(name)) continue;
+    const write = (t: string) => Deno.stderr.writeSync(new TextEncoder().encode(t));
+    write(`bench: ${name} ... `);
+    try {
+      results[name] = await suite(suiteOptions);
+      write("done\n");
+    } catch (e) {
+      write(`failed: ${(e as Error).message}\n`);
+    }
+  }
+  const machine: Machine = {
+    os: `${Deno.build.os} ${Deno.build.arch}`,
+    cpus: navigator.hardwareConcurrency,
+    memoryGiB: Math.round(Deno.systemMemoryInfo().total / 2 ** 30),
+    deno: Deno.version.deno,
+    date: new Date().toISOString(),
+    loadAverage1m: { before: loadBefore, after: Deno.loadavg()[0] },
+  };
+  await Deno.writeTextFile(
+    new URL("results.json", dir),
+    JSON.stringify({ machine, results }, null, 2) + "\n",
+  );
+  return { machine, results };
 }
 
-const machine = {
-  os: `${Deno.build.os} ${Deno.build.arch}`,
-  cpus: navigator.hardwareConcurrency,
-  memoryGiB: Math.round(Deno.systemMemoryInfo().total / 2 ** 30),
-  deno: Deno.version.deno,
-  date: new Date().toISOString(),
-  loadAverage1m: { before: loadBefore, after: Deno.loadavg()[0] },
-};
 const dir = new URL("./", import.meta.url);
-await Deno.writeTextFile(
-  new URL("results.json", dir),
-  JSON.stringify({ machine, results }, null, 2) + "\n",
-);
+const { machine, results } = args["report-only"]
+  ? JSON.parse(await Deno.readTextFile(new URL("results.json", dir))) as Awaited<
+    ReturnType<typeof runSuites>
+  >
+  : await runSuites();
 
 const fmt = (n: number) => (n >= 100 ? n.toFixed(0) : n.toFixed(2));
 const lines = [
   "# Benchmark results",
   "",
   `Machine: ${machine.os}, ${machine.cpus} cores, ${machine.memoryGiB} GiB; Deno ${machine.deno}; ${machine.date}; ` +
-  `1-minute load average ${loadBefore.toFixed(1)} before the run, ${
+  `1-minute load average ${machine.loadAverage1m.before.toFixed(1)} before the run, ${
     machine.loadAverage1m.after.toFixed(1)
   } after (other processes on the machine slow every figure)`,
   "",
@@ -106,6 +131,8 @@ if (distributions().size > 0) {
     new URL("latency.svg", dir),
     cdfSvg(distributions(), `wirken latency distributions (${machine.date.slice(0, 10)})`),
   );
+}
+if (await Deno.stat(new URL("latency.svg", dir)).then(() => true, () => false)) {
   lines.push("", "![latency distributions](latency.svg)");
 }
 // `deno task bench:peer` (slow: installs OpenClaw) writes PEER.md with its own date.
