@@ -141,5 +141,6 @@ if (peer) lines.push("", peer.trimEnd());
 const notes = await Deno.readTextFile(new URL("NOTES.md", dir)).catch(() => "");
 if (notes) lines.push("", notes.trimEnd());
 await Deno.writeTextFile(new URL("RESULTS.md", dir), lines.join("\n") + "\n");
-await formatGenerated([new URL("RESULTS.md", dir)]);
+// deno fmt formats SVG too.
+await formatGenerated([new URL("RESULTS.md", dir), new URL("latency.svg", dir)]);
 Deno.stdout.writeSync(new TextEncoder().encode(lines.join("\n") + "\n"));
