@@ -3,18 +3,14 @@
  * (so a truncated tail is detectable). The private key lives in the vault under
  * `credentialNames.auditSigningKey` as a base64 32-byte seed.
  *
- * Signing must be synchronous because the head is signed inside the SQLite write transaction,
- * which must not span an `await` (other code sharing the connection would run inside it). It
- * uses the runtime's native Ed25519 (`node:crypto`, synchronous): ~10x faster than noble's JS,
- * which was a tenth of a message's CPU in the gateway profile; Ed25519 is deterministic, so the
- * signatures are the same bytes (RFC 8032 vector in the tests). Verification stays on noble.
+ * noble's synchronous `sign` is used because the head is signed inside the SQLite write
+ * transaction, which must not span an `await` (other code sharing the connection would run
+ * inside it).
  *
  * @module
  */
 import { fromBase64, toBase64 } from "../encoding.ts";
 import * as ed from "@noble/ed25519";
-import { Buffer } from "node:buffer";
-import { createPrivateKey, createPublicKey, sign as nodeSign } from "node:crypto";
 import { sha512 } from "@noble/hashes/sha2.js";
 import { Secret } from "../secret.ts";
 import { credentialNames, type CredentialStore } from "../vault/types.ts";
@@ -34,9 +30,6 @@ export interface AuditSigner {
 /** Re-exported: the one base64 pair lives in `src/encoding.ts`. */
 export { fromBase64, toBase64 };
 
-/** DER of a PKCS #8 Ed25519 private key up to the 32-byte seed (RFC 8410). */
-const PKCS8_ED25519_PREFIX = "302e020100300506032b657004220420";
-
 /** Builds a signer from the vault value (a base64 32-byte seed). */
 export function signerFromSecret(key: Secret): AuditSigner {
   let seed: Uint8Array;
@@ -51,16 +44,10 @@ export function signerFromSecret(key: Secret): AuditSigner {
         `Remove the credential ${credentialNames.auditSigningKey} (wirken credentials remove) so the gateway makes a new one.`,
     });
   }
-  const der = Buffer.concat([Buffer.from(PKCS8_ED25519_PREFIX, "hex"), seed]);
-  const privateKey = createPrivateKey({ key: der, format: "der", type: "pkcs8" });
-  der.fill(0);
-  seed.fill(0);
-  // The SubjectPublicKeyInfo of an Ed25519 key ends with the raw 32-byte public key.
-  const spki = createPublicKey(privateKey).export({ format: "der", type: "spki" });
-  const publicKey = toBase64(new Uint8Array(spki.subarray(spki.length - 32)));
+  const publicKey = toBase64(ed.getPublicKey(seed));
   return {
     publicKey,
-    sign: (message) => toBase64(new Uint8Array(nodeSign(null, message, privateKey))),
+    sign: (message) => toBase64(ed.sign(message, seed)),
   };
 }
 
