@@ -49,10 +49,18 @@ export interface SessionHandle<C extends Source = Source> {
   readonly [handleBrand]: C;
 }
 
+/**
+ * The unbranded form of {@linkcode sessionKey}, for code that matches stored session ids
+ * against a conversation it was told about (approval answers) rather than minting a handle.
+ */
+export function conversationKey(channel: string, conversationId: string): string {
+  // encodeURIComponent keeps ':' in ids from forging another channel's prefix.
+  return `${channel}:${encodeURIComponent(conversationId)}`;
+}
+
 /** Builds the session key of a conversation; the channel is part of it. */
 export function sessionKey<C extends Source>(channel: C, conversationId: string): SessionKey<C> {
-  // encodeURIComponent keeps ':' in ids from forging another channel's prefix.
-  return `${channel}:${encodeURIComponent(conversationId)}` as SessionKey<C>;
+  return conversationKey(channel, conversationId) as SessionKey<C>;
 }
 
 /** The handle of `conversationId` on `channel`. */

@@ -17,6 +17,7 @@
 import type { AuditSink } from "../audit/types.ts";
 import type { PermissionRequest } from "../agent/loop.ts";
 import type { Tier } from "../tools/types.ts";
+import { conversationKey } from "../ipc/session.ts";
 import {
   effectiveTier,
   type PermissionPolicy,
@@ -83,8 +84,8 @@ export interface ApprovalAnswer {
   sender: string;
   channel: string;
   /**
-   * Where the answer was written: the session id (`channel:conversation:agent`), or the
-   * conversation id when the caller has not bound an agent yet (the router answers approval
+   * Where the answer was written: the session id (`<channel>:<encoded conversation>:<agent>`), or the
+   * raw conversation id when the caller has not bound an agent yet (the router answers approval
    * replies before dispatch, since the asking turn holds the session). An answer only counts
    * in the conversation that was asked.
    */
@@ -100,8 +101,8 @@ export function sameConversation(
   if (pending.channel !== answer.channel) return false;
   if (answer.session !== undefined) return pending.session === answer.session;
   if (answer.conversation === undefined) return false;
-  // Session ids are channel:conversation:agent; agent ids never contain ':'.
-  const prefix = `${answer.channel}:${answer.conversation}:`;
+  // Session ids are `<conversation key>:<agent>`; agent ids never contain ':'.
+  const prefix = `${conversationKey(answer.channel, answer.conversation)}:`;
   return pending.session.startsWith(prefix) && !pending.session.slice(prefix.length).includes(":");
 }
 

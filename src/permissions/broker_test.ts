@@ -405,18 +405,22 @@ Deno.test("an answer can name the conversation instead of the session (before di
     });
     assertEquals(right?.accepted, true);
     assertEquals(await pending, "allow");
+    // Session ids carry the conversation URI-encoded (Matrix and Teams ids contain ':').
+    const matrix = { channel: "matrix", session: "matrix:!room%3Aexample.org:main" };
     assertEquals(
-      sameConversation({ channel: "t", session: "t:a:b:agent" }, {
-        channel: "t",
-        conversation: "a:b",
-      }),
+      sameConversation(matrix, { channel: "matrix", conversation: "!room:example.org" }),
       true,
     );
     assertEquals(
-      sameConversation({ channel: "t", session: "t:a:b:agent" }, {
-        channel: "t",
-        conversation: "a",
-      }),
+      sameConversation(matrix, { channel: "matrix", conversation: "!room" }),
+      false,
+    );
+    assertEquals(
+      sameConversation(matrix, { channel: "matrix", conversation: "!room%3Aexample.org" }),
+      false,
+    );
+    assertEquals(
+      sameConversation(matrix, { channel: "slack", conversation: "!room:example.org" }),
       false,
     );
   } finally {
