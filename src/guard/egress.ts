@@ -721,35 +721,91 @@ export async function guardedFetch(
       url = next;
       continue;
     }
-    return releasing(res, pinned, checked.url);
+    return releasing(res, pinned, checked.url, init.signal);
   }
 }
 
-/** Wraps `res` so the pinned client is released when its body ends or is cancelled. */
-function releasing(res: Response, pinned: PinnedClient, url: URL): Response {
+/**
+ * Wraps `res` so the pinned client is released when its body ends, is cancelled, or the
+ * caller's `signal` aborts.
+ *
+ * The abort is wired here on purpose, not left to `fetch`: Deno (2.9.6) follows the caller's
+ * signal through the request's own dependent signal, which the caller's signal holds only
+ * weakly. Once the `Request` and `Response` objects are garbage (this wrapper keeps only a
+ * reader of the body), a GC drops that link and a later abort no longer reaches the body: the
+ * read never ends, the connection stays open, and a server's `shutdown()` waits forever. That
+ * is what hung the MCP SDK's standalone GET event stream on `close()` (it aborts its
+ * controller) whenever a GC ran in between, e.g. under `deno test --coverage`. Standalone
+ * repro, run with `deno run -A --v8-flags=--expose-gc`:
+ *
+ *     const s = Deno.serve({ port: 0 }, () => new Response(new ReadableStream({
+ *       start(c) { c.enqueue(new Uint8Array(1)); } })));
+ *     const ac = new AbortController();
+ *     const reader = await (async () => (await fetch(`http://127.0.0.1:${s.addr.port}/`,
+ *       { signal: ac.signal })).body!.getReader())();
+ *     await reader.read();
+ *     const next = reader.read();   // pending: the server never ends the stream
+ *     gc(); await new Promise((r) => setTimeout(r, 50));
+ *     ac.abort();
+ *     await next;                   // never settles; keeping the Response alive avoids it
+ *
+ * A listener on the caller's signal is held strongly by that signal, so it survives any GC; it
+ * is removed when the body ends, so a long-lived controller does not collect listeners.
+ */
+function releasing(
+  res: Response,
+  pinned: PinnedClient,
+  url: URL,
+  signal: AbortSignal | null | undefined,
+): Response {
   if (res.body === null) {
     void pinned.close();
     return res;
   }
   const reader = res.body.getReader();
+  let controller!: ReadableStreamDefaultController<Uint8Array>;
+  let ended = false;
+  // True exactly once: whoever ends the body first (end, error, cancel, abort) settles it.
+  const end = (): boolean => {
+    if (ended) return false;
+    ended = true;
+    signal?.removeEventListener("abort", onAbort);
+    return true;
+  };
+  function onAbort(): void {
+    if (!end()) return;
+    const reason = signal?.reason;
+    controller.error(reason);
+    // Cancelling the inner body drops its connection, so the server sees the request end.
+    void reader.cancel(reason).catch(() => {}).finally(() => pinned.close());
+  }
   const stream = new ReadableStream<Uint8Array>({
-    async pull(controller) {
+    start(c) {
+      controller = c;
+    },
+    async pull(c) {
+      let chunk: ReadableStreamReadResult<Uint8Array>;
       try {
-        const { done, value } = await reader.read();
-        if (done) {
-          await pinned.close();
-          controller.close();
-        } else controller.enqueue(value);
+        chunk = await reader.read();
       } catch (e) {
+        if (end()) c.error(e);
         await pinned.close();
-        controller.error(e);
+        return;
       }
+      if (chunk.done) {
+        if (!end()) return;
+        await pinned.close();
+        c.close();
+      } else if (!ended) c.enqueue(chunk.value);
     },
     async cancel(reason) {
+      end();
       await reader.cancel(reason).catch(() => {});
       await pinned.close();
     },
   });
+  if (signal?.aborted) onAbort();
+  else signal?.addEventListener("abort", onAbort, { once: true });
   const out = new Response(stream, {
     status: res.status,
     statusText: res.statusText,

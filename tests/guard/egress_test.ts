@@ -12,6 +12,7 @@ import {
   guardedFetch,
   startEgressProxy,
 } from "../../src/guard/egress.ts";
+import { fileURLToPath as fromFileUrl } from "node:url";
 import { makeTestCerts, recordingServer, tableResolver } from "./helpers.ts";
 
 const hasOpenssl = await commandAvailable("openssl", "apt-get install openssl", ["version"]);
@@ -415,4 +416,22 @@ Deno.test("egress: an aborted HTTPS request to an unreachable address ends promp
     clearTimeout(timer);
   }
   assert(performance.now() - t0 < 5000, "closing the tunnel does not wait for a connect timeout");
+});
+
+Deno.test("egress: an abort still ends a streaming body after a garbage collection", async () => {
+  // In a child with `--expose-gc`: Deno's own link from the caller's signal to the body is
+  // lost in a GC, which hung MCP `close()` under `deno test --coverage`.
+  const child = fromFileUrl(new URL("./abort_after_gc_child.ts", import.meta.url));
+  const config = fromFileUrl(new URL("../../deno.json", import.meta.url));
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "--config", config, "--v8-flags=--expose-gc", child],
+    env: { NO_COLOR: "1" },
+    stdin: "null",
+  }).output();
+  const stderr = new TextDecoder().decode(out.stderr);
+  assertEquals(out.code, 0, stderr);
+  assertEquals(JSON.parse(new TextDecoder().decode(out.stdout)), {
+    read: "rejected AbortError",
+    shutdown: "done",
+  });
 });
