@@ -4,6 +4,7 @@ import {
   CoverageReportError,
   evaluate,
   hasRuntimeCode,
+  lcovOf,
   listSources,
   parseLcov,
   SECURITY_MODULES,
@@ -216,7 +217,7 @@ Deno.test("coverage gate: README names the floor and exactly the gated modules",
   }
 });
 
-Deno.test("coverage gate: a deno run child of a test adds its own profile (even with a cleared env)", async () => {
+Deno.test("coverage gate: a deno run child of a test adds its own profile (even with a cleared env); profiles cut short by kill -9 are dropped and counted", async () => {
   const dir = await Deno.makeTempDir({ prefix: "wirken-covchild-" });
   try {
     await Deno.writeTextFile(
@@ -256,12 +257,15 @@ Deno.test("spawn", async () => {
       stderr: "piped",
     }).output();
     assert(test.success, new TextDecoder().decode(test.stderr));
-    const lcov = await new Deno.Command(Deno.execPath(), {
-      args: ["coverage", `${dir}/cov`, "--lcov"],
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    const files = parseLcov(new TextDecoder().decode(lcov.stdout), dir);
+    // Profiles of processes killed mid-write (kill -9 tests): empty, and cut short.
+    await Deno.writeTextFile(`${dir}/cov/killed-empty.json`, "");
+    await Deno.writeTextFile(`${dir}/cov/killed-cut.json`, '{"scriptId":"1","url":"file:///x');
+    const { lcov, dropped } = await lcovOf(`${dir}/cov`);
+    assertEquals(dropped.map((p) => p.slice(p.lastIndexOf("/") + 1)).sort(), [
+      "killed-cut.json",
+      "killed-empty.json",
+    ]);
+    const files = parseLcov(lcov, dir);
     const lib = files.find((f) => f.path === "lib.ts");
     // Both branches ran: one in the test process, one only in the child.
     assert(lib, JSON.stringify(files));
