@@ -18,9 +18,23 @@ export interface CliResult {
   stderr: string;
 }
 
-/** A fresh, private data directory for one test. */
+const madeDirs = new Set<string>();
+// Tests keep their data directory until the test file ends (a failure can be inspected while it
+// runs); then it goes, so repeated runs do not fill /tmp with vaults and audit logs.
+globalThis.addEventListener("unload", () => {
+  for (const dir of madeDirs) {
+    try {
+      Deno.removeSync(dir, { recursive: true });
+    } catch {
+      // Already gone, or a child still writes into it: nothing to keep the run from ending for.
+    }
+  }
+});
+
+/** A fresh, private data directory for one test, removed when the test file ends. */
 export async function tempDataDir(): Promise<string> {
   const base = await Deno.makeTempDir({ prefix: "wirken-test-" });
+  madeDirs.add(base);
   return `${base}/data`;
 }
 
