@@ -54,7 +54,9 @@ export async function runHelper(
     };
   } catch (e) {
     if (e instanceof Deno.errors.NotFound) {
-      return { code: 127, stdout: "", stderr: "", missing: true, timedOut: false };
+      // Callers that report stderr must not say "no message" when the program is not there.
+      const stderr = `${program} was not found (is it installed?)`;
+      return { code: 127, stdout: "", stderr, missing: true, timedOut: false };
     }
     throw e;
   } finally {
