@@ -8,6 +8,7 @@
  *
  * @module
  */
+import { resolve } from "node:path";
 import { onPath, runProcess, SAFE_PATH } from "./process.ts";
 import type { Sandbox, SandboxCommand, SandboxLimits, SandboxResult } from "./types.ts";
 import { SandboxError } from "./types.ts";
@@ -20,7 +21,7 @@ export class HostSandbox implements Sandbox {
 
   /** `workspace` is the working directory of every command. */
   constructor(workspace: string) {
-    this.#workspace = workspace;
+    this.#workspace = resolve(workspace);
   }
 
   /** Runs `command` on the host with the limits that do not need a sandbox. */
@@ -36,7 +37,8 @@ export class HostSandbox implements Sandbox {
         fix: "Install util-linux, or use the bwrap or docker sandbox.",
       });
     }
-    const cwd = command.cwd ?? this.#workspace;
+    // Normalised first: `<workspace>/../x` starts with the workspace but is outside it.
+    const cwd = resolve(this.#workspace, command.cwd ?? ".");
     if (cwd !== this.#workspace && !cwd.startsWith(this.#workspace + "/")) {
       throw new SandboxError(`The working directory ${cwd} is outside the workspace.`, {
         fix: "Run commands from inside the agent's workspace.",
