@@ -19,7 +19,7 @@ import { CGROUP_REFUSED_EXIT, CGROUP_REFUSED_MARKER, runCgroup } from "./cgroup.
 import { EGRESS_DIR, proxyEnv, relayArgv, relayProxyUrl } from "./egress_relay.ts";
 import { onPath, runProcess, SAFE_PATH } from "./process.ts";
 import type { Sandbox, SandboxCommand, SandboxLimits, SandboxResult } from "./types.ts";
-import { SandboxError } from "./types.ts";
+import { SandboxError, workspaceCwd } from "./types.ts";
 
 /** Files inside the bound `/etc` replaced by empty ones: a root gateway could read them. */
 const MASKED_ETC = ["/etc/shadow", "/etc/gshadow", "/etc/shadow-", "/etc/gshadow-", "/etc/sudoers"];
@@ -205,12 +205,7 @@ export class BwrapSandbox implements Sandbox {
         fix: "Install it (apt-get install bubblewrap) or set tools.sandbox to docker.",
       });
     }
-    const cwd = command.cwd ?? this.#options.workspace;
-    if (cwd !== this.#options.workspace && !cwd.startsWith(this.#options.workspace + "/")) {
-      throw new SandboxError(`The working directory ${cwd} is outside the workspace.`, {
-        fix: "Run commands from inside the agent's workspace.",
-      });
-    }
+    const cwd = workspaceCwd(this.#options.workspace, command.cwd);
     const prlimit = (await onPath("prlimit")) ?? "prlimit";
     const group = this.#options.cgroups === false ? null : runCgroup(limits);
     if (!group && Deno.uid() === 0) {

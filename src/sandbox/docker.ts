@@ -13,7 +13,7 @@
  */
 import { onPath, runProcess, SAFE_PATH } from "./process.ts";
 import type { Sandbox, SandboxCommand, SandboxLimits, SandboxResult } from "./types.ts";
-import { SandboxError } from "./types.ts";
+import { SandboxError, workspaceCwd } from "./types.ts";
 
 /** Options of {@linkcode DockerSandbox}. */
 export interface DockerOptions {
@@ -138,12 +138,7 @@ export class DockerSandbox implements Sandbox {
         fix: "Install Docker or Podman, or set tools.sandbox to bwrap.",
       });
     }
-    const cwd = command.cwd ?? this.#o.workspace;
-    if (cwd !== this.#o.workspace && !cwd.startsWith(this.#o.workspace + "/")) {
-      throw new SandboxError(`The working directory ${cwd} is outside the workspace.`, {
-        fix: "Run commands from inside the agent's workspace.",
-      });
-    }
+    const cwd = workspaceCwd(this.#o.workspace, command.cwd);
     if (command.egress) {
       // Not built yet: the container keeps --network=none rather than getting a route out.
       throw new SandboxError("Network through the egress proxy is not supported in Docker yet.", {

@@ -11,7 +11,7 @@
 import { resolve } from "node:path";
 import { onPath, runProcess, SAFE_PATH } from "./process.ts";
 import type { Sandbox, SandboxCommand, SandboxLimits, SandboxResult } from "./types.ts";
-import { SandboxError } from "./types.ts";
+import { SandboxError, workspaceCwd } from "./types.ts";
 
 /** Runs commands directly on the host, in the workspace. */
 export class HostSandbox implements Sandbox {
@@ -37,13 +37,7 @@ export class HostSandbox implements Sandbox {
         fix: "Install util-linux, or use the bwrap or docker sandbox.",
       });
     }
-    // Normalised first: `<workspace>/../x` starts with the workspace but is outside it.
-    const cwd = resolve(this.#workspace, command.cwd ?? ".");
-    if (cwd !== this.#workspace && !cwd.startsWith(this.#workspace + "/")) {
-      throw new SandboxError(`The working directory ${cwd} is outside the workspace.`, {
-        fix: "Run commands from inside the agent's workspace.",
-      });
-    }
+    const cwd = workspaceCwd(this.#workspace, command.cwd);
     const limitArgv = prlimit
       ? [
         prlimit,

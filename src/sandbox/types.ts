@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { resolve } from "node:path";
 import { WirkenError } from "../errors.ts";
 
 /** Which backend ran a command; shown in approval prompts and recorded in the audit log. */
@@ -81,3 +82,19 @@ export interface Sandbox {
 
 /** A sandbox could not be set up (missing binary, engine down, bad module). */
 export class SandboxError extends WirkenError {}
+
+/**
+ * The working directory of `command` as an absolute path inside `workspace`, or a
+ * {@linkcode SandboxError}. Normalised before the comparison: `<workspace>/../x` starts with
+ * the workspace but is outside it, and `<workspace>-evil` is a different folder.
+ */
+export function workspaceCwd(workspace: string, cwd: string | undefined): string {
+  const root = resolve(workspace);
+  const dir = resolve(root, cwd ?? ".");
+  if (dir !== root && !dir.startsWith(root + "/")) {
+    throw new SandboxError(`The working directory ${dir} is outside the workspace.`, {
+      fix: "Run commands from inside the agent's workspace.",
+    });
+  }
+  return dir;
+}
