@@ -58,31 +58,54 @@ function sameUrl(a: string, b: string): boolean {
 }
 
 /**
- * Is the locally configured registry (URL and key) one the policy allows? Undefined when the
- * policy has no registry allow-list.
+ * Is the locally configured registry (URL and key) one the policy allows? Only a registry whose
+ * key the policy itself pins counts: a URL-only entry lets local config name any key for that
+ * URL, so it cannot vouch for one. Undefined when the policy has no registry allow-list.
  */
 export function registryAllowed(
   policy: Policy,
   registry: { url: string; publicKey: string } | undefined,
 ): boolean | undefined {
   if (!policy.skills) return undefined;
-  if (!registry) return false;
+  return pinnedKeyFor(policy, registry) !== undefined;
+}
+
+/** The policy-pinned key of the entry matching `registry`'s URL and key, if there is one. */
+function pinnedKeyFor(
+  policy: Policy,
+  registry: { url: string; publicKey: string } | undefined,
+): string | undefined {
+  if (!policy.skills || !registry) return undefined;
+  return policy.skills.registries.map(registryOf).find((r) =>
+    sameUrl(r.url, registry.url) && r.publicKey === registry.publicKey
+  )?.publicKey;
+}
+
+/** Does the policy list `registry`'s URL without pinning a key for it? */
+function listedWithoutKey(
+  policy: Policy,
+  registry: { url: string; publicKey: string } | undefined,
+): boolean {
+  if (!policy.skills || !registry) return false;
   return policy.skills.registries.map(registryOf).some((r) =>
-    sameUrl(r.url, registry.url) &&
-    (r.publicKey === undefined || r.publicKey === registry.publicKey)
+    sameUrl(r.url, registry.url) && r.publicKey === undefined
   );
 }
 
 /** The skill limit of `policy` for this config's registry, if the policy has one. */
 export function skillPolicyOf(config: Config, policy: Policy): SkillPolicy | undefined {
   if (!policy.skills) return undefined;
-  const registry = config.skills.registry;
-  const allowed = registryAllowed(policy, registry) === true && registry !== undefined;
+  // The key comes from the policy, never from local config: local config can only select
+  // which of the policy's pinned registries is in use.
+  const pinned = pinnedKeyFor(policy, config.skills.registry);
   const list = policy.skills.registries.map((r) => registryOf(r).url).join(", ") || "none";
+  const unpinned = policy.skills.registries.some((r) => registryOf(r).publicKey === undefined)
+    ? "; a registry listed by URL only has no key the policy pins, so its skills are refused"
+    : "";
   return {
-    allowedKeys: allowed ? [PROJECT_PUBLIC_KEY, registry.publicKey] : [PROJECT_PUBLIC_KEY],
+    allowedKeys: pinned ? [PROJECT_PUBLIC_KEY, pinned] : [PROJECT_PUBLIC_KEY],
     refusal:
-      `${policy.org} allows only skills signed by the wirken project or by its registries (${list})${
+      `${policy.org} allows only skills signed by the wirken project or by the keys its policy pins for its registries (${list})${unpinned}${
         because(policy.skills.reason)
       }`,
   };
@@ -145,7 +168,11 @@ export function applyPolicy(config: Config, policy: Policy): EffectiveConfig {
   if (skills) {
     limits.skills = skills;
     const registry = config.skills.registry;
-    if (registry && !registryAllowed(policy, registry)) {
+    if (registry && listedWithoutKey(policy, registry) && !registryAllowed(policy, registry)) {
+      adjustments.push(
+        `skills.registry ${registry.url} is listed by the policy, but the policy pins no key for it, so the local key is not trusted; its skills are refused`,
+      );
+    } else if (registry && !registryAllowed(policy, registry)) {
       adjustments.push(
         `skills.registry ${registry.url} is not allowed by the policy (or its key differs from the one the policy pins); its skills are refused`,
       );

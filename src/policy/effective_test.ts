@@ -184,7 +184,10 @@ Deno.test("policy skills: only the allowed registry's signatures load; own keys 
       },
     });
     const policy = basePolicy(1, {
-      skills: { registries: ["https://skills.example.com"], reason: "vetted skills only" },
+      skills: {
+        registries: [{ url: "https://skills.example.com", publicKey: registry.publicKey }],
+        reason: "vetted skills only",
+      },
     });
     const eligibility = { env: { get: () => undefined }, hasBin: () => true, os: "linux" as const };
     const load = (p: typeof policy | null, c = local) =>
@@ -251,6 +254,62 @@ Deno.test("policy skills: only the allowed registry's signatures load; own keys 
     assertEquals(await Deno.stat(skillsDir).then(() => true, () => false), false);
     const ok = await installFromFolder(join(installed, "from-registry"), base);
     assertEquals(ok.name, "from-registry");
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("policy skills: a registry the policy lists by URL only trusts no local key; the allowed URL paired with the user's own key is refused at install and at load", async () => {
+  const mine = generateSigningKey();
+  const root = await Deno.makeTempDir();
+  try {
+    const installed = join(root, "installed");
+    await skill(installed, "self-signed", mine.seed);
+    // The bypass: the policy allows the URL, local config names the user's own key for it.
+    const local = config({
+      skills: { registry: { url: "https://skills.example.com/", publicKey: mine.publicKey } },
+    });
+    const policy = basePolicy(1, {
+      skills: { registries: ["https://skills.example.com/"], reason: "vetted skills only" },
+    });
+    const limits = applyPolicy(local, policy).limits.skills!;
+    assertEquals(limits.allowedKeys.includes(mine.publicKey), false);
+    assertEquals(registryAllowed(policy, local.skills.registry), false);
+    const eligibility = { env: { get: () => undefined }, hasBin: () => true, os: "linux" as const };
+
+    const catalog = await loadSkills([{ dir: installed, source: "installed" }], {
+      trusted: trustedKeysFrom(local.skills),
+      allowUnsigned: [],
+      eligibility,
+      policy: limits,
+    });
+    assertEquals(catalog.available().length, 0);
+    const e = catalog.get("self-signed")!;
+    assertEquals(e.signature.status, "refused");
+    assertStringIncludes(e.reasons[0], "(policy: vetted skills only)");
+    assertStringIncludes(e.reasons[0], "listed by URL only");
+
+    const skillsDir = join(root, "data-skills");
+    await assertRejects(
+      () =>
+        installFromFolder(join(installed, "self-signed"), {
+          skillsDir,
+          trusted: trustedKeysFrom(local.skills),
+          approve: () => Promise.resolve(true),
+          actor: "test",
+          eligibility,
+          policy: limits,
+        }),
+      SkillSignatureError,
+      "Example Corp allows only skills",
+    );
+    assertEquals(await Deno.stat(skillsDir).then(() => true, () => false), false);
+
+    const { adjustments } = applyPolicy(local, policy);
+    assert(
+      adjustments.some((a) => a.includes("pins no key")),
+      adjustments.join("\n"),
+    );
   } finally {
     await Deno.remove(root, { recursive: true });
   }

@@ -36,9 +36,9 @@ export const PolicySchema = z.strictObject({
     .optional(),
   skills: z.strictObject({
     /**
-     * Registries whose skills may be installed and loaded. With a `publicKey`, the registry key
-     * in local config must be that key too, so a local user cannot pair an allowed URL with a
-     * key of their own.
+     * Registries whose skills may be installed and loaded. Only a `publicKey` pinned here is
+     * trusted, and only when local config's registry names that URL and key; a URL-only entry
+     * trusts no key (local config could pair the URL with a key of its own).
      */
     registries: z.array(z.union([
       z.url(),

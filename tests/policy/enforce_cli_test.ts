@@ -116,7 +116,15 @@ Deno.test("policy e2e: audit prune below the minimum is refused; skills outside 
       audit: { minRetentionDays: 365, reason: "SOX" },
       skills: { registries: ["https://skills.example.com/"], reason: "vetted skills only" },
     }),
-    { audit: { retentionDays: 7 }, skills: { trustedKeys: [mine.publicKey] } },
+    {
+      audit: { retentionDays: 7 },
+      // Both ways a local user could try to trust their own key: as an extra key, and as the
+      // key of the registry URL the policy allows (it pins no key for it).
+      skills: {
+        trustedKeys: [mine.publicKey],
+        registry: { url: "https://skills.example.com/", publicKey: mine.publicKey },
+      },
+    },
   );
   try {
     const prune = await wirken(["audit", "prune", "--older-than", "30"], { dataDir });
