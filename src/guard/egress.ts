@@ -29,6 +29,7 @@
  * @module
  */
 import { WirkenError } from "../errors.ts";
+import { equalStrings } from "../timing_safe.ts";
 import {
   ADDRESS_CLASS_MEANING,
   type AddressClass,
@@ -440,7 +441,9 @@ function startTunnel(
   /** Where a request goes: CONNECT authority, or an absolute `http:` URL (forwarding). */
   const destination = (
     line: string,
-  ): { host: string; port: number; forward?: { method: string; path: string } } | string => {
+  ):
+    | { host: string; port: number; forward?: { method: string; path: string; host: string } }
+    | string => {
     const c = /^CONNECT (\S+) HTTP\/1\.[01]$/.exec(line);
     if (c) {
       const hp = /^(\[[^\]]+\]|[^:]+):(\d{1,5})$/.exec(c[1]);
@@ -459,7 +462,7 @@ function startTunnel(
     return {
       host: u.hostname.replace(/^\[|\]$/g, ""),
       port: u.port ? Number(u.port) : 80,
-      forward: { method: f[1], path: `${u.pathname}${u.search}` },
+      forward: { method: f[1], path: `${u.pathname}${u.search}`, host: u.host },
     };
   };
   const handle = async (conn: Deno.Conn) => {
@@ -469,7 +472,7 @@ function startTunnel(
       if (!read) return;
       const lines = read.head.split("\r\n");
       const auth = lines.find((l) => /^proxy-authorization:/i.test(l))?.replace(/^[^:]*:\s*/, "");
-      if (auth !== expected) {
+      if (auth === undefined || !equalStrings(auth, expected)) {
         return await answer(
           conn,
           "407 Proxy Authentication Required",
@@ -511,8 +514,14 @@ function startTunnel(
       if (dest.forward) {
         // One request per connection: `Connection: close` upstream, so a later request on this
         // connection cannot name another host and ride on this checked one.
-        const headers = lines.slice(1).filter((l) => !HOP_HEADERS.test(l));
-        const out = [`${dest.forward.method} ${dest.forward.path} HTTP/1.1`, ...headers];
+        // The Host header is the checked URL's: the client's own could name another virtual
+        // host on the allowed address (a shared CDN or hosting IP).
+        const headers = lines.slice(1).filter((l) => !HOP_HEADERS.test(l) && !/^host:/i.test(l));
+        const out = [
+          `${dest.forward.method} ${dest.forward.path} HTTP/1.1`,
+          `Host: ${dest.forward.host}`,
+          ...headers,
+        ];
         await up.write(enc.encode(`${out.join("\r\n")}\r\nConnection: close\r\n\r\n`));
         if (read.rest.length > 0) await up.write(read.rest);
       } else {

@@ -13,6 +13,7 @@ import { type Channel, CHANNELS } from "../config/channels.ts";
 import { type Frame, PROTOCOL_VERSION } from "./codec.ts";
 import { HandshakeError } from "./errors.ts";
 import { fromBase64, verifySignature } from "./keys.ts";
+import { equalBytes } from "../timing_safe.ts";
 
 /** The domain-separation prefix of every handshake signature (NUL included). */
 export const HANDSHAKE_DOMAIN = "wirken-ipc-adapter-handshake-v1\0";
@@ -188,11 +189,4 @@ export async function verifyHandshake(
   const ok = await verifySignature(registered, response.signature, handshakeMessage(id, nonce));
   if (!ok) throw new HandshakeError(`bad signature for ${id}`);
   return id;
-}
-
-function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  let diff = 0;
-  for (let i = 0; i < a.length; i++) diff |= a[i] ^ b[i];
-  return diff === 0;
 }

@@ -7,6 +7,7 @@
  *
  * @module
  */
+import { equalBytes } from "../timing_safe.ts";
 import type { Database, Migration } from "../store/sqlite.ts";
 import type { Logger } from "../log/logger.ts";
 import { Secret } from "../secret.ts";
@@ -556,12 +557,8 @@ export function beginImmediate(db: Database): void {
   }
 }
 
-/** Constant-time comparison of two byte arrays. */
-export function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
-  let diff = a.length ^ b.length;
-  for (let i = 0; i < Math.max(a.length, b.length); i++) diff |= (a[i] ?? 0) ^ (b[i] ?? 0);
-  return diff === 0;
-}
+/** Constant-time comparison of two byte arrays (re-exported where the vault imported it). */
+export { equalBytes };
 
 /** Lowercase hex of `bytes`. */
 export function toHex(bytes: Uint8Array): string {

@@ -9,6 +9,7 @@
  *
  * @module
  */
+import { equalStrings } from "../timing_safe.ts";
 
 /** Bytes of randomness in the login token and in session ids (256 bits). */
 const TOKEN_BYTES = 32;
@@ -44,13 +45,7 @@ export function randomToken(): string {
 }
 
 /** Compares two strings in time that depends only on their lengths (no early exit). */
-export function constantTimeEqual(a: string, b: string): boolean {
-  const x = new TextEncoder().encode(a);
-  const y = new TextEncoder().encode(b);
-  let diff = x.length ^ y.length;
-  for (let i = 0; i < Math.max(x.length, y.length); i++) diff |= (x[i] ?? 0) ^ (y[i] ?? 0);
-  return diff === 0;
-}
+export const constantTimeEqual: (a: string, b: string) => boolean = equalStrings;
 
 /** Builds the auth state of one gateway start; `loginToken` defaults to a fresh random one. */
 export function createWebChatAuth(loginToken: string = randomToken()): WebChatAuth {

@@ -337,6 +337,37 @@ Deno.test("egress: the egress proxy forwards plain http to allowed hosts only, b
   }
 });
 
+Deno.test("egress: the proxy sends the checked URL's Host, not the client's, and wants its exact credentials", async () => {
+  const server = recordingServer();
+  const proxy = startEgressProxy({ policy: new EgressPolicy([`127.0.0.1:${server.port}`]) });
+  const auth = btoa(`${proxy.credentials.username}:${proxy.credentials.password}`);
+  const raw = async (authorization: string) => {
+    const conn = await Deno.connect({ hostname: "127.0.0.1", port: proxy.port! });
+    await conn.write(
+      new TextEncoder().encode(
+        `GET http://127.0.0.1:${server.port}/x HTTP/1.1\r\nHost: internal-admin.example\r\n` +
+          `Proxy-Authorization: ${authorization}\r\n\r\n`,
+      ),
+    );
+    const answer = new TextDecoder().decode(await new Response(conn.readable).arrayBuffer());
+    return answer.slice(0, answer.indexOf("\r\n"));
+  };
+  try {
+    assertEquals(await raw(`Basic ${auth}`), "HTTP/1.1 200 OK");
+    assertEquals(server.requests.length, 1);
+    // Another virtual host on the allowed address is not reachable by naming it.
+    assertEquals(server.requests[0].host, `127.0.0.1:${server.port}`);
+    // A prefix of the credentials, or the credentials plus a byte, is not the credentials.
+    for (const wrong of [`Basic ${auth.slice(0, -1)}`, `Basic ${auth}x`, ""]) {
+      assertStringIncludes(await raw(wrong), "407");
+    }
+    assertEquals(server.requests.length, 1);
+  } finally {
+    await proxy.close();
+    await server.close();
+  }
+});
+
 Deno.test("egress: the config allow-list is global plus the agent's own; bad entries are named", async () => {
   const { ConfigSchema } = await import("../../src/config/schema.ts");
   const { egressPolicyFor, EgressConfigError } = await import("../../src/guard/egress.ts");
