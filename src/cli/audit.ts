@@ -221,7 +221,8 @@ async function pruneCommand(ctx: CommandContext): Promise<number> {
   // Under an org policy, retention has a floor and its SIEM destinations hold events too.
   const { cachedOrgPolicy } = await import("../policy/follow.ts");
   const policy = await cachedOrgPolicy(config, dataPaths(ctx.dataDir));
-  if (policy) config = (await import("../policy/effective.ts")).applyPolicy(config, policy).config;
+  const { applyPolicy, because } = await import("../policy/effective.ts");
+  if (policy) config = applyPolicy(config, policy).config;
   const daysText = str(ctx.flags["older-than"]);
   const retentionDays = daysText ? Number(daysText.replace(/d$/, "")) : config.audit.retentionDays;
   if (!Number.isInteger(retentionDays) || retentionDays < 1) {
@@ -235,7 +236,7 @@ async function pruneCommand(ctx: CommandContext): Promise<number> {
     const { PolicyViolationError } = await import("../policy/apply.ts");
     throw new PolicyViolationError(
       `${policy?.org} keeps audit events at least ${minDays} days${
-        policy?.audit?.reason ? ` (policy: ${policy.audit.reason})` : ""
+        because(policy?.audit?.reason)
       }; --older-than ${retentionDays} would delete younger ones. Nothing was pruned.`,
       { fix: `Give --older-than ${minDays} or more.` },
     );
