@@ -153,8 +153,10 @@ export function createPassphraseBackend(
         }
         const salt = crypto.getRandomValues(new Uint8Array(16));
         const kek = await derive(p, salt, params);
-        // A concurrent first write may have derived meanwhile: one salt for the process.
-        cached ??= { salt, params, kek };
+        // A concurrent first write may have derived meanwhile: one salt for the process, and
+        // the losing key is wiped rather than left for the garbage collector.
+        if (cached) wipe(kek);
+        else cached = { salt, params, kek };
       }
       const sealed = seal(cached.kek, context, key);
       const file: KeyFile = {
