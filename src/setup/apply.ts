@@ -13,6 +13,7 @@ import { ensureDataDir } from "../config/paths.ts";
 import type { Channel, Config, ProviderConfig } from "../config/schema.ts";
 import type { Secret } from "../secret.ts";
 import { credentialNames } from "../vault/types.ts";
+import { onSigint } from "./cancel.ts";
 
 /** A channel whose credentials were checked (or deliberately not) and are ready to store. */
 export interface ChannelChoice {
@@ -117,16 +118,6 @@ export async function applySetup(
  * Runs `fn` with SIGINT held back: a Ctrl+C pressed while the setup is being written must not
  * leave new vault entries without the config that uses them.
  */
-async function withoutInterrupts<T>(fn: () => Promise<T>): Promise<T> {
-  const hold = () => {};
-  let held = false;
-  try {
-    Deno.addSignalListener("SIGINT", hold);
-    held = true;
-  } catch { /* a platform without SIGINT listeners: nothing to hold back */ }
-  try {
-    return await fn();
-  } finally {
-    if (held) Deno.removeSignalListener("SIGINT", hold);
-  }
+function withoutInterrupts<T>(fn: () => Promise<T>): Promise<T> {
+  return onSigint(() => {}, fn);
 }

@@ -36,12 +36,26 @@ export async function spin<T>(
   const cancelled = new Promise<never>((_, reject) => {
     interrupt = () => reject(new SetupCancelled());
   });
-  Deno.addSignalListener("SIGINT", interrupt);
-  try {
+  return await onSigint(interrupt, async () => {
     const result = await Promise.race([check(), cancelled]);
     p.log.info(done(result));
     return result;
+  });
+}
+
+/**
+ * Runs `fn` with `handler` as the process's SIGINT listener, removed afterwards however `fn`
+ * ends. Where the platform has no SIGINT listeners, `fn` runs without one.
+ */
+export async function onSigint<T>(handler: () => void, fn: () => Promise<T>): Promise<T> {
+  let listening = false;
+  try {
+    Deno.addSignalListener("SIGINT", handler);
+    listening = true;
+  } catch { /* no SIGINT listeners on this platform */ }
+  try {
+    return await fn();
   } finally {
-    Deno.removeSignalListener("SIGINT", interrupt);
+    if (listening) Deno.removeSignalListener("SIGINT", handler);
   }
 }
