@@ -7,7 +7,7 @@
  */
 import { z } from "zod";
 import { SESSION_MIGRATIONS } from "../sessions/store.ts";
-import { type Database, openDatabase } from "../store/sqlite.ts";
+import { type Database, openDatabase, writeTransaction } from "../store/sqlite.ts";
 import type { Bucket, BucketState } from "./limiter.ts";
 
 const Row = z.object({ tokens: z.number(), updated_ms: z.number() });
@@ -41,15 +41,7 @@ export class SqliteBucketState implements BucketState {
 
   /** Runs `fn` under `BEGIN IMMEDIATE`, so two processes cannot both spend the last token. */
   transaction<T>(fn: () => T): T {
-    this.#db.exec("BEGIN IMMEDIATE");
-    try {
-      const out = fn();
-      this.#db.exec("COMMIT");
-      return out;
-    } catch (e) {
-      this.#db.exec("ROLLBACK");
-      throw e;
-    }
+    return writeTransaction(this.#db, fn);
   }
 
   /** Closes the database. */

@@ -97,6 +97,23 @@ function reuseStatements(db: DatabaseSync): void {
   };
 }
 
+/**
+ * Runs `fn` under `BEGIN IMMEDIATE`: the write lock is taken before the first read, so two
+ * processes cannot both read the same state and then both act on it (spend the last token,
+ * pass the same budget). Rolled back when `fn` throws.
+ */
+export function writeTransaction<T>(db: Database, fn: () => T): T {
+  db.exec("BEGIN IMMEDIATE");
+  try {
+    const out = fn();
+    db.exec("COMMIT");
+    return out;
+  } catch (e) {
+    db.exec("ROLLBACK");
+    throw e;
+  }
+}
+
 /** The schema version recorded in `db` (0 for a fresh file). */
 export function schemaVersion(db: Database): number {
   const row = db.prepare("SELECT MAX(version) AS v FROM schema_migrations").get() as

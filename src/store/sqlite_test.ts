@@ -1,7 +1,7 @@
 import { assert, assertEquals, assertThrows } from "../../tests/assert.ts";
 import { join } from "node:path";
 import { StoreError } from "../errors.ts";
-import { type Migration, openDatabase, schemaVersion } from "./sqlite.ts";
+import { type Migration, openDatabase, schemaVersion, writeTransaction } from "./sqlite.ts";
 
 const v1: Migration = { version: 1, name: "notes", up: "CREATE TABLE notes (t TEXT) STRICT" };
 const v2: Migration = {
@@ -142,4 +142,32 @@ Deno.test("openDatabase: the statement cache is bounded (least recently used goe
   assert(db.prepare("SELECT 0 AS n") !== first, "the least recently used one was dropped");
   assertEquals(db.prepare("SELECT 0 AS n").get()?.n, 0);
   db.close();
+});
+
+Deno.test("writeTransaction: commits, rolls back on a throw, and holds the lock against another connection", async () => {
+  const path = await tempDb();
+  const db = openDatabase(path, { migrations: [v1] });
+  const other = openDatabase(path, { migrations: [v1] });
+  other.exec("PRAGMA busy_timeout = 0");
+  try {
+    writeTransaction(db, () => db.prepare("INSERT INTO notes (t) VALUES (?)").run("kept"));
+    assertThrows(
+      () =>
+        writeTransaction(db, () => {
+          db.prepare("INSERT INTO notes (t) VALUES (?)").run("dropped");
+          throw new Error("boom");
+        }),
+      Error,
+      "boom",
+    );
+    const seen = writeTransaction(db, () => {
+      // The other connection cannot take the write lock while this one holds it.
+      assertThrows(() => other.exec("BEGIN IMMEDIATE"), Error, "locked");
+      return db.prepare("SELECT t FROM notes").all().map((r) => r.t);
+    });
+    assertEquals(seen, ["kept"]);
+  } finally {
+    other.close();
+    db.close();
+  }
 });

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { type Database, type Migration, openDatabase } from "../store/sqlite.ts";
+import { type Database, type Migration, openDatabase, writeTransaction } from "../store/sqlite.ts";
 
 /** The usage database's forward-only migrations. */
 export const USAGE_MIGRATIONS: readonly Migration[] = [
@@ -157,15 +157,7 @@ export class UsageStore {
 
   /** Runs `fn` in one write transaction: no other process checks or holds in between. */
   exclusive<T>(fn: () => T): T {
-    this.#db.exec("BEGIN IMMEDIATE");
-    try {
-      const out = fn();
-      this.#db.exec("COMMIT");
-      return out;
-    } catch (e) {
-      this.#db.exec("ROLLBACK");
-      throw e;
-    }
+    return writeTransaction(this.#db, fn);
   }
 
   /** Tokens and USD held by calls in flight for `scope` at `now` (expired holds excluded). */
