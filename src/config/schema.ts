@@ -7,6 +7,7 @@
  * @module
  */
 import { z } from "zod";
+import { MAX_GROUP_MODE_ID, MAX_GROUP_MODES, MAX_GROUP_MODES_BYTES } from "../ipc/bundle.ts";
 import { type Channel, CHANNELS } from "./channels.ts";
 
 /** The LLM providers wirken speaks. */
@@ -374,6 +375,46 @@ export const ConversationSettingsSchema = z.strictObject({
   ),
 });
 
+/**
+ * The group mention rules of each channel travel in its adapter's start-up bundle, which has
+ * room for a bounded number; refusing more here means a clear error at config load instead of
+ * an adapter that fails at every start.
+ */
+function groupModesFit(
+  conversations: z.infer<typeof ConversationSettingsSchema>[],
+  ctx: z.RefinementCtx,
+): void {
+  const perChannel = new Map<string, Record<string, string>>();
+  conversations.forEach((c, i) => {
+    if (!c.groupMode) return;
+    if (c.conversation.length > MAX_GROUP_MODE_ID) {
+      ctx.addIssue({
+        code: "custom",
+        path: [i, "conversation"],
+        message:
+          `a conversation with a groupMode may have an id of at most ${MAX_GROUP_MODE_ID} characters`,
+      });
+    }
+    const modes = perChannel.get(c.channel) ?? {};
+    modes[c.conversation] = c.groupMode;
+    perChannel.set(c.channel, modes);
+  });
+  for (const [channel, modes] of perChannel) {
+    const count = Object.keys(modes).length;
+    const bytes = new TextEncoder().encode(JSON.stringify(modes)).length;
+    if (count > MAX_GROUP_MODES || bytes > MAX_GROUP_MODES_BYTES) {
+      ctx.addIssue({
+        code: "custom",
+        message:
+          `${channel} has ${count} conversations with a groupMode (${bytes} bytes of ids); ` +
+          `at most ${MAX_GROUP_MODES} and ${MAX_GROUP_MODES_BYTES} bytes fit its adapter's ` +
+          `start-up. Remove the groupMode of conversations that use the default, or set ` +
+          `${channel.toUpperCase()}_GROUP_MODE=all and list only the groups that differ.`,
+      });
+    }
+  }
+}
+
 /** The whole `config.json`. */
 export const ConfigSchema = z.strictObject({
   version: z.literal(1).default(1).describe("Config format version."),
@@ -409,9 +450,10 @@ export const ConfigSchema = z.strictObject({
   budgets: BudgetsSchema.default(BudgetsSchema.parse({})).describe(
     "Token and cost budgets per agent and per sender (none by default).",
   ),
-  conversations: z.array(ConversationSettingsSchema).default([]).describe(
-    "Per-conversation/group settings: agent, model, prompt addition, narrower tools and senders.",
-  ),
+  conversations: z.array(ConversationSettingsSchema).superRefine(groupModesFit).default([])
+    .describe(
+      "Per-conversation/group settings: agent, model, prompt addition, narrower tools and senders.",
+    ),
 });
 
 /** A validated configuration, with defaults filled in. */

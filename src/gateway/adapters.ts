@@ -11,6 +11,7 @@
 import type { AuditSink } from "../audit/types.ts";
 import type { DataPaths } from "../config/paths.ts";
 import type { Channel, Config } from "../config/schema.ts";
+import { groupModesToSend } from "../ipc/bundle.ts";
 import type { Attachment } from "../ipc/codec.ts";
 import { type InboundEvent, type IpcServer, startIpcServer } from "../ipc/server.ts";
 import type { ChannelLink, SessionHandle } from "../ipc/session.ts";
@@ -132,6 +133,7 @@ export async function startAdapterHost(o: AdapterHostOptions): Promise<AdapterHo
     log,
     onInbound,
   });
+  const adapterEnv = supervisorEnv(o.config, Deno.env.toObject());
   const supervisor = new Supervisor({
     channels: o.supervise === false ? [] : supervisedChannels(o.config),
     socketPath: o.paths.gatewaySocket,
@@ -143,14 +145,15 @@ export async function startAdapterHost(o: AdapterHostOptions): Promise<AdapterHo
     verbose: o.verbose,
     // Channel settings from config (Matrix homeserver and invite allow-list, webhook ports)
     // reach the adapters as their manifest's env names; adapters read no config file.
-    env: supervisorEnv(o.config, Deno.env.toObject()),
+    env: adapterEnv,
     // The per-conversation mention rule of groups; the adapter applies it where it knows
     // whether the bot was mentioned, before downloading anything.
     groupModes: (channel) =>
-      Object.fromEntries(
-        (o.config.conversations ?? []).flatMap((c) =>
-          c.channel === channel && c.groupMode ? [[c.conversation, c.groupMode]] : []
-        ),
+      groupModesToSend(
+        o.config.conversations ?? [],
+        channel,
+        // The default the adapter itself falls back to, so only rules that change it are sent.
+        adapterEnv[`${channel.toUpperCase()}_GROUP_MODE`],
       ),
   });
   try {

@@ -16,6 +16,15 @@ import { IpcError } from "./errors.ts";
 
 /** Largest accepted bundle body. Credentials are small; anything bigger is a mistake or worse. */
 export const MAX_BUNDLE_BYTES = 64 * 1024;
+/** Most group mention rules one channel's bundle carries; config refuses more at load. */
+export const MAX_GROUP_MODES = 1000;
+/** Longest conversation id a group mention rule may have. */
+export const MAX_GROUP_MODE_ID = 512;
+/**
+ * Largest JSON size of one channel's group mention rules: what is left of
+ * {@linkcode MAX_BUNDLE_BYTES} after 16 KiB for keys, credentials, paths and grants.
+ */
+export const MAX_GROUP_MODES_BYTES = 48 * 1024;
 /** The bundle format version. */
 export const BUNDLE_VERSION = 1;
 const MAGIC = new Uint8Array([0x57, 0x4b, 0x41, 0x42]); // "WKAB"
@@ -73,10 +82,46 @@ const BodySchema = z.strictObject({
   isolation: z.enum(["process", "worker"]),
   grants: GrantsSchema,
   driver: z.enum(["channel", "test"]),
-  groupModes: z.record(z.string().min(1).max(512), z.enum(["mention", "all"]))
-    .refine((m) => Object.keys(m).length <= 1000, "at most 1000 group settings")
+  groupModes: z.record(z.string().min(1).max(MAX_GROUP_MODE_ID), z.enum(["mention", "all"]))
+    .refine(
+      (m) => Object.keys(m).length <= MAX_GROUP_MODES,
+      `at most ${MAX_GROUP_MODES} group settings`,
+    )
     .optional(),
 });
+
+/**
+ * The group mention rules of `channel` worth sending: every `conversations[].groupMode` of it,
+ * less those the adapter would reach anyway. The default is `envValue` (the channel's
+ * `<CHANNEL>_GROUP_MODE`) when it is `all`, else `mention`. A `chat/thread` entry is left out
+ * when it equals its chat's rule (or the default when the chat has none). Any other entry is
+ * left out when it equals the default and no entry sets the other mode: on Discord a thread
+ * has an id of its own and follows its parent channel's entry, which the gateway cannot tell
+ * from the id, so an explicit default there may be overriding a parent.
+ */
+export function groupModesToSend(
+  conversations: readonly { channel: string; conversation: string; groupMode?: GroupModeValue }[],
+  channel: string,
+  envValue: string | undefined,
+): Record<string, GroupModeValue> {
+  const fallback: GroupModeValue = envValue === "all" ? "all" : "mention";
+  const modes = new Map<string, GroupModeValue>();
+  for (const c of conversations) {
+    if (c.channel === channel && c.groupMode) modes.set(c.conversation, c.groupMode);
+  }
+  const anyOther = [...modes.values()].some((m) => m !== fallback);
+  const out: Record<string, GroupModeValue> = {};
+  for (const [id, mode] of modes) {
+    const at = id.indexOf("/");
+    const inherited = at > 0 ? modes.get(id.slice(0, at)) ?? fallback : fallback;
+    const redundant = at > 0 ? mode === inherited : mode === fallback && !anyOther;
+    if (!redundant) out[id] = mode;
+  }
+  return out;
+}
+
+/** A group mention rule. */
+export type GroupModeValue = "mention" | "all";
 
 /** Serialises a bundle: magic, version, length, JSON. */
 export function encodeBundle(bundle: AdapterBundle): Uint8Array {

@@ -6,9 +6,13 @@ import {
   bundleToJson,
   type ByteSource,
   encodeBundle,
+  groupModesToSend,
   MAX_BUNDLE_BYTES,
+  MAX_GROUP_MODES,
   readBundle,
 } from "./bundle.ts";
+import { parseConfig } from "../config/load.ts";
+import { ConfigError } from "../errors.ts";
 import { IpcError } from "./errors.ts";
 
 function source(bytes: Uint8Array, chunk = 5): ByteSource & { consumed(): number } {
@@ -109,4 +113,92 @@ Deno.test("bundle: group mention rules travel to the adapter (and through the Wo
     refused = String(e);
   }
   assert(refused.includes("invalid adapter bundle"), refused);
+});
+
+Deno.test("bundle: rules equal to what the adapter falls back to are not sent", () => {
+  const conv = (conversation: string, groupMode?: "mention" | "all", channel = "telegram") => ({
+    channel,
+    conversation,
+    ...(groupMode ? { groupMode } : {}),
+  });
+  // Only the default: nothing to send.
+  assertEquals(
+    groupModesToSend(
+      [conv("-1", "mention"), conv("-2"), conv("-3", "all", "slack")],
+      "telegram",
+      undefined,
+    ),
+    {},
+  );
+  // A thread equal to its chat's rule is left out; one that differs is kept.
+  assertEquals(
+    groupModesToSend(
+      [conv("-1", "all"), conv("-1/7", "all"), conv("-1/8", "mention"), conv("-2/9", "mention")],
+      "telegram",
+      undefined,
+    ),
+    { "-1": "all", "-1/8": "mention" },
+  );
+  // With <CHANNEL>_GROUP_MODE=all an explicit mention is an override and is sent; all is not.
+  assertEquals(groupModesToSend([conv("-1", "mention")], "telegram", "all"), { "-1": "mention" });
+  assertEquals(groupModesToSend([conv("-1", "all")], "telegram", "all"), {});
+  // When some entry sets the other mode, a default-valued id without a thread part is kept:
+  // it may be a Discord thread overriding its parent channel.
+  assertEquals(
+    groupModesToSend(
+      [conv("100", "all", "discord"), conv("101", "mention", "discord")],
+      "discord",
+      undefined,
+    ),
+    { "100": "all", "101": "mention" },
+  );
+});
+
+Deno.test("bundle: every config that loads carries its group rules to the adapter; more is refused at load", async () => {
+  const load = (n: number, id: (i: number) => string) =>
+    parseConfig(
+      JSON.stringify({
+        conversations: Array.from({ length: n }, (_, i) => ({
+          channel: "discord",
+          conversation: id(i),
+          groupMode: "all",
+        })),
+      }),
+      "config.json",
+    );
+  const carried = async (config: ReturnType<typeof load>) => {
+    const modes = groupModesToSend(config.conversations, "discord", undefined);
+    const read = await readBundle(
+      source(encodeBundle({ ...bundle(), channel: "discord", groupModes: modes }), 4096),
+    );
+    return Object.keys(read.groupModes ?? {}).length;
+  };
+  // The most the config allows, with ids as long as the byte budget lets 1000 of them be.
+  const longest = (i: number) => "g" + String(i).padStart(39, "0");
+  assertEquals(await carried(load(MAX_GROUP_MODES, longest)), MAX_GROUP_MODES);
+  // One more, or fewer rules with ids too long to fit: refused when config loads, saying why.
+  for (
+    const [n, id] of [[MAX_GROUP_MODES + 1, longest], [
+      600,
+      (i: number) => longest(i).repeat(3),
+    ]] as const
+  ) {
+    let message = "";
+    try {
+      load(n, id);
+    } catch (e) {
+      assert(e instanceof ConfigError, String(e));
+      message = e.message;
+    }
+    assert(message.includes(`discord has ${n} conversations with a groupMode`), message);
+    assert(message.includes("DISCORD_GROUP_MODE=all"), message);
+  }
+  // An id longer than the bundle accepts as a key.
+  let refused = "";
+  try {
+    load(1, () => "x".repeat(513));
+  } catch (e) {
+    refused = String(e);
+  }
+  assert(refused.includes("at most 512 characters"), refused);
 });
