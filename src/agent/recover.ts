@@ -22,6 +22,7 @@ export interface RecoverySessions {
 
 /** An audit event as recovery reads it back. */
 export interface RecoveredEvent {
+  seq: number;
   kind: string;
   payload: Record<string, unknown>;
 }
@@ -31,6 +32,7 @@ export interface RecoveryAudit extends AuditSink {
   query(q: {
     session: string;
     kinds: readonly AuditKind[];
+    afterSeq?: number;
     order: "desc";
     limit: number;
   }): RecoveredEvent[];
@@ -87,6 +89,71 @@ function danglingCalls(history: readonly ChatMessage[]): ToolCall[] {
   return last?.role === "assistant" && last.toolCalls?.length ? last.toolCalls : [];
 }
 
+/** The loop's own `tool.requested`, the first event of a call's run (the broker's names a code). */
+function isCallStart(ev: RecoveredEvent): boolean {
+  return ev.kind === "tool.requested" && !("approval" in ev.payload);
+}
+
+/**
+ * The audit kinds of each cut-off call, by index in `calls`. Call ids are not unique over a
+ * session: Ollama and Gemini number them from 0 on every request, so an earlier round or turn
+ * has its own `ollama-call-0`. Only the events of the cut-off round count, and they are found
+ * from its end: a round runs its calls one after the other, so reading the turn's events newest
+ * first, each belongs to the latest call (of that id and tool) not yet passed, a call is passed
+ * at its start event, and the first event that fits no call left is an earlier round's.
+ */
+function kindsByCall(
+  calls: readonly ToolCall[],
+  newestFirst: readonly RecoveredEvent[],
+): Set<string>[] {
+  const kinds = calls.map(() => new Set<string>());
+  let below = calls.length;
+  let open = -1;
+  for (const ev of newestFirst) {
+    const id = ev.payload.callId;
+    if (typeof id !== "string") continue;
+    // Written by an earlier start whose session write failed: after every event of the round.
+    if (ev.kind === "tool.interrupted") {
+      calls.forEach((c, i) => c.id === id && kinds[i].add(ev.kind));
+      continue;
+    }
+    const fits = (i: number) => calls[i].id === id && calls[i].name === ev.payload.tool;
+    let at = open >= 0 && fits(open) ? open : -1;
+    if (at < 0) {
+      for (let i = (open >= 0 ? open : below) - 1; i >= 0 && at < 0; i--) if (fits(i)) at = i;
+    }
+    if (at < 0) break;
+    kinds[at].add(ev.kind);
+    below = at;
+    open = isCallStart(ev) ? -1 : at;
+  }
+  return kinds;
+}
+
+/**
+ * The session's tool events of the turn that was cut off, newest first: after its last
+ * `message.in` (the turn's start), under its id and any id it had before re-keying.
+ */
+function turnEvents(audit: RecoveryAudit, ids: readonly string[]): RecoveredEvent[] {
+  const started = Math.max(
+    0,
+    ...ids.flatMap((session) =>
+      audit.query({ session, kinds: ["message.in"], order: "desc", limit: 1 }).map((e) => e.seq)
+    ),
+  );
+  return ids
+    .flatMap((session) =>
+      audit.query({
+        session,
+        kinds: TOOL_KINDS,
+        afterSeq: started,
+        order: "desc",
+        limit: EVENT_WINDOW,
+      })
+    )
+    .sort((a, b) => b.seq - a.seq);
+}
+
 /**
  * Finds every session ending in unanswered tool calls, audits each call that started but never
  * finished as `tool.interrupted` and appends the missing results to the session. Run it before
@@ -103,24 +170,10 @@ export async function recordInterruptedCalls(o: {
     if (o.skipChannels?.has(s.channel)) continue;
     const calls = danglingCalls(o.sessions.history(s.id, 1));
     if (calls.length === 0) continue;
-    const seen = new Map<string, Set<string>>();
-    for (
-      const ev of o.audit.query({
-        session: s.id,
-        kinds: TOOL_KINDS,
-        order: "desc",
-        limit: EVENT_WINDOW,
-      })
-    ) {
-      const id = ev.payload.callId;
-      if (typeof id !== "string") continue;
-      let kinds = seen.get(id);
-      if (!kinds) seen.set(id, kinds = new Set());
-      kinds.add(ev.kind);
-    }
+    const seen = kindsByCall(calls, turnEvents(o.audit, [s.id]));
     const results: ToolResultPart[] = [];
-    for (const call of calls) {
-      const kinds = seen.get(call.id) ?? new Set<string>();
+    for (const [i, call] of calls.entries()) {
+      const kinds = seen[i];
       const state: InterruptedCall["state"] =
         kinds.has("tool.result") || kinds.has("tool.error") || kinds.has("tool.denied")
           ? "finished"

@@ -177,3 +177,71 @@ Deno.test("agent: a turn over a history with an unanswered call sends the model 
   const sent = provider.requests[0].messages;
   assertEquals(sent.map((m) => m.role), ["user", "assistant", "tool", "user"]);
 });
+
+Deno.test("recover: call ids a provider restarts on every request (Ollama, Gemini) do not match an earlier round's or turn's events", async () => {
+  await using s = await stores();
+  const id = s.sessions.getOrCreate(openSession("telegram", "7"), "default").id;
+  let hung!: () => void;
+  const hanging = new Promise<void>((r) => hung = r);
+  const log: string[] = [];
+  const tools = makeTools(log).map((t) =>
+    t.name !== "get_weather" ? t : {
+      ...t,
+      // Stands for the process being killed while the tool runs: it never returns.
+      run: (input: { city: string }, ctx: Parameters<typeof t.run>[1]) =>
+        input.city === "Hang" ? (hung(), new Promise<never>(() => {})) : t.run(input, ctx),
+    } as typeof t
+  );
+  const turn = (message: string, script: ReturnType<typeof answer>[]) => {
+    // What the router records at the start of every turn.
+    const base = { session: id, agent: "default", channel: "telegram", actor: "u1" };
+    return s.audit.append({ ...base, kind: "message.in", payload: { chars: message.length } })
+      .then(() =>
+        runTurn({
+          provider: new ScriptedProvider(script),
+          agent: { id: "default", model: "m" },
+          tools,
+          history: s.sessions.history(id),
+          message,
+          audit: s.audit,
+          permit: () => Promise.resolve("allow"),
+          session: { id, channel: "telegram", sender: "u1" },
+          onMessage: (m) => s.sessions.append(id, m),
+        })
+      );
+  };
+  // An earlier turn ran `ollama-call-0` to the end.
+  await turn("paris?", [
+    answer("", call("ollama-call-0", "get_weather", { city: "Paris" })),
+    answer("18"),
+  ]);
+  // This turn: a first round runs both calls, the second round reuses the ids and the gateway
+  // dies in its first call; its second call never starts.
+  turn("rome and oslo, then again", [
+    answer(
+      "",
+      call("ollama-call-0", "get_weather", { city: "Rome" }),
+      call("ollama-call-1", "get_weather", { city: "Oslo" }),
+    ),
+    answer(
+      "",
+      call("ollama-call-0", "get_weather", { city: "Hang" }),
+      call("ollama-call-1", "get_weather", { city: "Oslo" }),
+    ),
+  ]).catch(() => {});
+  await hanging;
+
+  const found = await recordInterruptedCalls({ sessions: s.sessions, audit: s.audit });
+  assertEquals(found.map((f) => [f.callId, f.state]), [
+    ["ollama-call-0", "started"],
+    ["ollama-call-1", "not_started"],
+  ]);
+  assertEquals(s.audit.query({ kinds: ["tool.interrupted"] }).map((e) => e.payload), [
+    { tool: "get_weather", callId: "ollama-call-0", started: true, approved: false },
+    { tool: "get_weather", callId: "ollama-call-1", started: false, approved: false },
+  ]);
+  const tool = s.sessions.history(id).at(-2);
+  assert(tool?.role === "tool");
+  assertStringIncludes(tool.results[0].content, "get_weather was interrupted");
+  assertStringIncludes(tool.results[1].content, "was not run");
+});
