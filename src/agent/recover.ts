@@ -47,8 +47,14 @@ export interface InterruptedCall {
   callId: string;
   tool: string;
   /** `started`: requested (and maybe approved) but no outcome; `finished`: the audit log has its
-   * outcome but the result never reached the session; `not_started`: never requested. */
-  state: "started" | "finished" | "not_started";
+   * outcome but the result never reached the session; `denied`: the permission check refused it,
+   * so it did not run; `not_started`: never requested. */
+  state: "started" | "finished" | "denied" | "not_started";
+}
+
+/** The tools of `calls` that the stop kept from finishing (not those that ran or were denied). */
+export function stoppedTools(calls: readonly InterruptedCall[]): string[] {
+  return calls.filter((c) => c.state === "started" || c.state === "not_started").map((c) => c.tool);
 }
 
 const TOOL_KINDS: readonly AuditKind[] = [
@@ -80,6 +86,9 @@ export function interruptedResult(call: ToolCall, state: InterruptedCall["state"
     : state === "finished"
     ? `${call.name} ran to the end just before the gateway stopped, but its output was lost. ` +
       `Do not guess what it returned; run it again only if the user asks.`
+    : state === "denied"
+    ? `${call.name} was denied; it did not run. The gateway stopped before this result was ` +
+      `stored.`
     : `${call.name} was not run: the gateway stopped before it started.`;
   return { callId: call.id, name: call.name, content, isError: true };
 }
@@ -174,12 +183,13 @@ export async function recordInterruptedCalls(o: {
     const results: ToolResultPart[] = [];
     for (const [i, call] of calls.entries()) {
       const kinds = seen[i];
-      const state: InterruptedCall["state"] =
-        kinds.has("tool.result") || kinds.has("tool.error") || kinds.has("tool.denied")
-          ? "finished"
-          : kinds.has("tool.requested")
-          ? "started"
-          : "not_started";
+      const state: InterruptedCall["state"] = kinds.has("tool.denied")
+        ? "denied"
+        : kinds.has("tool.result") || kinds.has("tool.error")
+        ? "finished"
+        : kinds.has("tool.requested")
+        ? "started"
+        : "not_started";
       found.push({
         session: s.id,
         channel: s.channel,
@@ -191,7 +201,7 @@ export async function recordInterruptedCalls(o: {
       results.push(interruptedResult(call, state));
       // A call whose outcome is already audited needs no second record; one recorded by an
       // earlier start whose session write failed is not recorded twice.
-      if (state === "finished" || kinds.has("tool.interrupted")) continue;
+      if (state === "finished" || state === "denied" || kinds.has("tool.interrupted")) continue;
       const event: AuditEventInput = {
         kind: "tool.interrupted",
         session: s.id,
@@ -211,9 +221,7 @@ export async function recordInterruptedCalls(o: {
     o.sessions.append(s.id, { role: "tool", results });
     o.sessions.append(s.id, {
       role: "assistant",
-      content: restartNotice(
-        found.filter((f) => f.session === s.id && f.state !== "finished").map((f) => f.tool),
-      ),
+      content: restartNotice(stoppedTools(found.filter((f) => f.session === s.id))),
     });
   }
   return found;

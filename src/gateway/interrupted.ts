@@ -55,7 +55,7 @@ export async function reportInterrupted(
   signal: AbortSignal,
   timeoutMs = 120_000,
 ): Promise<void> {
-  const { restartNotice } = await import("../agent/recover.ts");
+  const { restartNotice, stoppedTools } = await import("../agent/recover.ts");
   const bySession = new Map<string, InterruptedCall[]>();
   for (const c of cut) bySession.set(c.session, [...(bySession.get(c.session) ?? []), c]);
   await Promise.all([...bySession.values()].map(async (calls) => {
@@ -73,7 +73,7 @@ export async function reportInterrupted(
       }
       await new Promise((r) => setTimeout(r, 250));
     }
-    const text = restartNotice(calls.filter((c) => c.state !== "finished").map((c) => c.tool));
+    const text = restartNotice(stoppedTools(calls));
     const result = await server.send(openSession(channel, conversation), { text })
       .catch((e) => ({ ok: false as const, error: String(e) }));
     if (!result.ok) {

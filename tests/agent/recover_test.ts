@@ -245,3 +245,42 @@ Deno.test("recover: call ids a provider restarts on every request (Ollama, Gemin
   assertStringIncludes(tool.results[0].content, "get_weather was interrupted");
   assertStringIncludes(tool.results[1].content, "was not run");
 });
+
+Deno.test("recover: a denied call is reported denied (it did not run), not as run with its output lost", async () => {
+  await using s = await stores();
+  const id = s.sessions.getOrCreate(openSession("telegram", "9"), "default").id;
+  s.sessions.append(id, { role: "user", content: "note, then weather" });
+  s.sessions.append(id, { role: "assistant", content: "", toolCalls: [calls[1], calls[2]] });
+  const base = { session: id, agent: "default", channel: "telegram", actor: "u1" };
+  await s.audit.append({ ...base, kind: "message.in", payload: { chars: 18 } });
+  await s.audit.append({
+    ...base,
+    kind: "tool.requested",
+    payload: { tool: "write_note", callId: "b" },
+  });
+  await s.audit.append({
+    ...base,
+    kind: "tool.denied",
+    payload: { tool: "write_note", callId: "b" },
+  });
+  await s.audit.append({
+    ...base,
+    kind: "tool.requested",
+    payload: { tool: "get_weather", callId: "c" },
+  });
+
+  const found = await recordInterruptedCalls({ sessions: s.sessions, audit: s.audit });
+  assertEquals(found.map((f) => [f.callId, f.state]), [["b", "denied"], ["c", "started"]]);
+  // The denial is already audited; only the running call is recorded as interrupted.
+  assertEquals(
+    s.audit.query({ kinds: ["tool.interrupted"] }).map((e) => e.payload.callId),
+    ["c"],
+  );
+  const [tool, notice] = s.sessions.history(id).slice(-2);
+  assert(tool?.role === "tool");
+  assertStringIncludes(tool.results[0].content, "write_note was denied; it did not run");
+  assert(!tool.results[0].content.includes("ran to the end"));
+  assert(notice?.role === "assistant");
+  // Denied by the user is not something the restart kept from finishing.
+  assertStringIncludes(notice.content, ": get_weather did not complete");
+});
