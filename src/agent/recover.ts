@@ -18,6 +18,8 @@ export interface RecoverySessions {
   list(): { id: string; agent: string; channel: string; conversation: string }[];
   history(id: string, limit?: number): ChatMessage[];
   append(id: string, message: ChatMessage): void;
+  /** Ids the session had before it was re-keyed; the audit log still names it by them. */
+  formerIds?(id: string): string[];
 }
 
 /** An audit event as recovery reads it back. */
@@ -179,7 +181,10 @@ export async function recordInterruptedCalls(o: {
     if (o.skipChannels?.has(s.channel)) continue;
     const calls = danglingCalls(o.sessions.history(s.id, 1));
     if (calls.length === 0) continue;
-    const seen = kindsByCall(calls, turnEvents(o.audit, [s.id]));
+    const seen = kindsByCall(
+      calls,
+      turnEvents(o.audit, [s.id, ...o.sessions.formerIds?.(s.id) ?? []]),
+    );
     const results: ToolResultPart[] = [];
     for (const [i, call] of calls.entries()) {
       const kinds = seen[i];

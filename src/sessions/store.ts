@@ -73,6 +73,18 @@ export const SESSION_MIGRATIONS: readonly Migration[] = [
       ) STRICT;
     `,
   },
+  {
+    version: 3,
+    // The audit log keeps naming a re-keyed session by its old id; crash recovery reads it there.
+    name: "ids of re-keyed sessions",
+    up: `
+      CREATE TABLE session_aliases (
+        old_id TEXT PRIMARY KEY,
+        session_id TEXT NOT NULL REFERENCES sessions(id) ON DELETE CASCADE
+      ) STRICT;
+      CREATE INDEX session_aliases_by_session ON session_aliases (session_id);
+    `,
+  },
 ];
 
 // Rows are read back through zod: the file is on disk and could have been edited or damaged.
@@ -111,7 +123,10 @@ export function sessionId(handle: SessionHandle, agent: string): string {
 
 /**
  * Re-keys rows whose id is not the one their handle gives (stores written when the id used the
- * raw conversation id): each such session gets its new id and keeps its messages. Runs in one
+ * raw conversation id): each such session gets its new id and keeps its messages, and its old id
+ * is kept as an alias ({@linkcode SessionStore.formerIds}) for records that still name it. Pending
+ * approvals are not re-keyed: they are in `permissions.db`, and the gateway expires them at start
+ * anyway (their waiting turn died with the process; see src/gateway/interrupted.ts). Runs in one
  * transaction; a row whose channel is unknown is left alone (nothing can address it anyway).
  * Returns how many sessions were re-keyed.
  */
@@ -141,6 +156,10 @@ export function rekeyLegacySessions(db: Database): number {
          SELECT ?, agent, channel, ?, created_at, updated_at FROM sessions WHERE id = ?`,
       ).run(r.newId, r.conversation, r.id);
       db.prepare("UPDATE messages SET session_id = ? WHERE session_id = ?").run(r.newId, r.id);
+      db.prepare("INSERT OR REPLACE INTO session_aliases (old_id, session_id) VALUES (?, ?)").run(
+        r.id,
+        r.newId,
+      );
       db.prepare("DELETE FROM sessions WHERE id = ?").run(r.id);
     }
     db.exec("COMMIT");
@@ -217,6 +236,14 @@ export class SessionStore {
   get(id: string): SessionInfo | undefined {
     const row = this.#db.prepare(`${INFO_SELECT} WHERE s.id = ?`).get(id);
     return row ? toInfo(row) : undefined;
+  }
+
+  /** The ids `id` had before re-keying ({@linkcode rekeyLegacySessions}), oldest first. */
+  formerIds(id: string): string[] {
+    return z.array(z.object({ old_id: z.string() })).parse(
+      this.#db.prepare("SELECT old_id FROM session_aliases WHERE session_id = ? ORDER BY rowid")
+        .all(id),
+    ).map((r) => r.old_id);
   }
 
   /** Appends a message; durable when this returns. */

@@ -4,7 +4,8 @@ import { closeUnansweredCalls, recordInterruptedCalls } from "../../src/agent/re
 import { runTurn } from "../../src/agent/loop.ts";
 import { openAuditLog } from "../../src/audit/log.ts";
 import { openSession } from "../../src/ipc/session.ts";
-import { openSessionStore } from "../../src/sessions/store.ts";
+import { openSessionStore, SESSION_MIGRATIONS } from "../../src/sessions/store.ts";
+import { openDatabase } from "../../src/store/sqlite.ts";
 import type { ChatMessage } from "../../src/providers/types.ts";
 import { answer, call, makeTools, RecordingAudit, ScriptedProvider } from "./fakes.ts";
 
@@ -283,4 +284,53 @@ Deno.test("recover: a denied call is reported denied (it did not run), not as ru
   assert(notice?.role === "assistant");
   // Denied by the user is not something the restart kept from finishing.
   assertStringIncludes(notice.content, ": get_weather did not complete");
+});
+
+Deno.test("recover: a session re-keyed since the crash is matched to the audit events under its old id", async () => {
+  const dir = await Deno.makeTempDir();
+  const path = join(dir, "sessions.db");
+  const audit = openAuditLog(join(dir, "audit.db"));
+  try {
+    // Written before session ids came from the handle's key (schema of then, raw conversation id).
+    const legacy = "matrix:!room:example.org:default";
+    const old = openDatabase(path, { migrations: SESSION_MIGRATIONS.slice(0, 2) });
+    old.prepare(
+      `INSERT INTO sessions (id, agent, channel, conversation, created_at, updated_at)
+       VALUES (?, 'default', 'matrix', '!room:example.org', '2025-01-01T00:00:00.000Z',
+       '2025-01-01T00:00:00.000Z')`,
+    ).run(legacy);
+    old.prepare(
+      `INSERT INTO messages (session_id, role, content, tool_calls, created_at)
+       VALUES (?, 'assistant', '', ?, '2025-01-01T00:00:00.000Z')`,
+    ).run(legacy, JSON.stringify([calls[1]]));
+    old.close();
+    const base = { session: legacy, agent: "default", channel: "matrix", actor: "u1" };
+    await audit.append({ ...base, kind: "message.in", payload: { chars: 4 } });
+    await audit.append({
+      ...base,
+      kind: "tool.requested",
+      payload: { tool: "write_note", callId: "b" },
+    });
+    await audit.append({
+      ...base,
+      kind: "tool.approved",
+      payload: { tool: "write_note", callId: "b" },
+    });
+
+    const sessions = openSessionStore(path);
+    try {
+      const found = await recordInterruptedCalls({ sessions, audit });
+      assertEquals(found.map((f) => [f.session, f.callId, f.state]), [
+        ["matrix:!room%3Aexample.org:default", "b", "started"],
+      ]);
+      assertEquals(audit.query({ kinds: ["tool.interrupted"] }).map((e) => e.payload), [
+        { tool: "write_note", callId: "b", started: true, approved: true },
+      ]);
+    } finally {
+      sessions.close();
+    }
+  } finally {
+    audit.close();
+    await Deno.remove(dir, { recursive: true });
+  }
 });

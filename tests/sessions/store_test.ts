@@ -185,6 +185,14 @@ Deno.test("sessions: a store written with raw conversation ids still opens; its 
         ]);
         assertEquals(store.get("irc:#chan:default")?.messageCount, 2);
         assertEquals(store.get("matrix:!room:example.org:default"), undefined);
+        // The old ids stay known (the audit log still names them), once each.
+        assertEquals(store.formerIds("matrix:!room%3Aexample.org:default"), [
+          "matrix:!room:example.org:default",
+        ]);
+        assertEquals(store.formerIds("teams:19%3Aabc%40thread.skype:ops"), [
+          "teams:19:abc@thread.skype:ops",
+        ]);
+        assertEquals(store.formerIds("telegram:42:default"), []);
       } finally {
         store.close();
       }
