@@ -2,12 +2,13 @@
  * The Discord adapter: discord.js over the gateway WebSocket (intents: guilds, guild and
  * direct messages, MessageContent). discord.js keeps the connection (heartbeats, resume,
  * reconnect) and its REST client handles 429 buckets and 5xx retries; this driver reads the
- * raw dispatches (validated with zod, no cache needed) and talks REST directly.
+ * raw dispatches (validated with zod) and talks REST directly; its channel cache only tells
+ * which channel a thread belongs to.
  *
  * Inbound: DMs always, guild messages only when the bot is mentioned or replied to
  * (`DISCORD_GROUP_MODE=all` forwards all); threads are channels, so a thread is its own
- * conversation. Outbound: escaped Discord markdown split at 2000, `allowed_mentions` empty so
- * nobody is ever pinged, the first part replying to the question. Approvals: buttons
+ * conversation, and without a rule of its own it follows its parent channel's. Outbound:
+ * escaped Discord markdown split at 2000, `allowed_mentions` empty so nobody is ever pinged, the first part replying to the question. Approvals: buttons
  * (message components), answered through interactions.
  *
  * @module
@@ -24,7 +25,13 @@ import {
   inlineAttachment,
   type PendingFile,
 } from "../shared/attachments.ts";
-import { groupModeFor, META, shouldAnswer, stripMention } from "../shared/conventions.ts";
+import {
+  type GroupMode,
+  groupModeFor,
+  META,
+  shouldAnswer,
+  stripMention,
+} from "../shared/conventions.ts";
 import { prepareNodeLibraries } from "../shared/node_shim.ts";
 import { EditThrottle, TypingIndicators } from "../shared/pacing.ts";
 import type { ChannelDriver, DriverContext } from "../shared/runtime.ts";
@@ -136,6 +143,12 @@ export function createDiscordDriver(): ChannelDriver {
       destroy = () => client.destroy();
       let me = { id: "", username: "" };
 
+      /** A thread's parent channel, from discord.js's cache (GUILD_CREATE, THREAD_CREATE). */
+      function parentOf(channelId: string): string | undefined {
+        const channel = client.channels.cache.get(channelId);
+        return channel?.isThread() ? channel.parentId ?? undefined : undefined;
+      }
+
       async function onMessage(raw: unknown): Promise<void> {
         const parsed = DiscordMessage.safeParse(raw);
         if (!parsed.success) return ctx.log.debug("ignored an unreadable Discord message");
@@ -147,7 +160,8 @@ export function createDiscordDriver(): ChannelDriver {
           repliedToBot: m.referenced_message?.author.id === me.id,
           fromBot: m.author.bot === true || m.webhook_id !== undefined || m.author.id === me.id,
         };
-        if (!shouldAnswer(facts, groupModeFor(ctx, m.channel_id, groupModeEnv))) return;
+        const mode = threadGroupMode(ctx, m.channel_id, parentOf(m.channel_id), groupModeEnv);
+        if (!shouldAnswer(facts, mode)) return;
         const files: PendingFile[] = m.attachments.map((a) => ({
           name: a.filename,
           size: a.size,
@@ -306,4 +320,19 @@ export function createDiscordDriver(): ChannelDriver {
       return result;
     },
   };
+}
+
+/**
+ * The mention rule of a Discord channel or thread: its own configured rule, else (a thread,
+ * whose id is its own) its parent channel's, else the `DISCORD_GROUP_MODE` default.
+ */
+export function threadGroupMode(
+  ctx: { groupMode?: (conversationId: string) => GroupMode | undefined },
+  channelId: string,
+  parentId: string | undefined,
+  envValue: string | undefined,
+): GroupMode {
+  const own = ctx.groupMode?.(channelId);
+  if (own) return own;
+  return groupModeFor(ctx, parentId ?? channelId, envValue);
 }

@@ -4,7 +4,8 @@
  * loss; then the real gateway, supervisor and adapter process end to end.
  */
 import { assert, assertEquals, assertStringIncludes } from "../assert.ts";
-import { createDiscordDriver } from "../../adapters/discord/main.ts";
+import { createDiscordDriver, threadGroupMode } from "../../adapters/discord/main.ts";
+import { configuredGroupMode } from "../../adapters/shared/conventions.ts";
 import { toDiscord } from "../../adapters/discord/format.ts";
 import { fakeDiscord, message, snowflake } from "../fakes/discord.ts";
 import { fakeChat } from "../fakes/openai_chat.ts";
@@ -368,4 +369,74 @@ Deno.test("discord e2e: image into the workspace; only the owner's button press 
     await dc.close();
     await model.close();
   }
+});
+
+Deno.test("discord: a thread follows its parent channel's group mode unless it has its own", async () => {
+  const dc = fakeDiscord();
+  const prev = Deno.env.get("DISCORD_API_BASE");
+  Deno.env.set("DISCORD_API_BASE", dc.apiBase);
+  const driver = createDiscordDriver();
+  const rec = recordingContext("discord", { "channel.discord.token": dc.token });
+  const ALL = "666666666666666661";
+  const FOLLOWS = "666666666666666662";
+  const OWN = "666666666666666663";
+  const LATER = "666666666666666664";
+  const modes = { [ALL]: "all", [OWN]: "mention" } as const;
+  const ctx = { ...rec.ctx, groupMode: (id: string) => configuredGroupMode(modes, id) };
+  const running = driver.start(ctx).catch((e) => e);
+  const thread = (id: string) => ({
+    id,
+    type: 11,
+    guild_id: GUILD,
+    parent_id: ALL,
+    name: `thread ${id}`,
+    owner_id: OWNER,
+    thread_metadata: { archived: false, auto_archive_duration: 1440, locked: false },
+  });
+  try {
+    await waitFor(() => dc.sessions() > 0, 15_000, "discord.js identified");
+    dc.dispatch("GUILD_CREATE", {
+      id: GUILD,
+      name: "guild",
+      owner_id: OWNER,
+      roles: [],
+      emojis: [],
+      features: [],
+      members: [],
+      channels: [{ id: ALL, type: 0, guild_id: GUILD, name: "general", position: 0 }],
+      threads: [thread(FOLLOWS), thread(OWN)],
+    });
+    // A thread created after start-up arrives as THREAD_CREATE.
+    dc.dispatch("THREAD_CREATE", { ...thread(LATER), newly_created: true });
+    const chatter = (channel: string) =>
+      dc.dispatch(
+        "MESSAGE_CREATE",
+        message({ author: OWNER, channel, guild: GUILD, content: `chatter in ${channel}` }),
+      );
+    chatter(OWN);
+    chatter(TEXT);
+    chatter(FOLLOWS);
+    chatter(LATER);
+    await waitFor(() => rec.inbound.length >= 2, 10_000, "the threads of the all channel");
+    await new Promise((r) => setTimeout(r, 300));
+    assertEquals(rec.inbound.map((m) => m.conversationId).sort(), [FOLLOWS, LATER].sort());
+  } finally {
+    rec.stop();
+    await driver.stop?.();
+    await running;
+    await dc.close();
+    prev === undefined
+      ? Deno.env.delete("DISCORD_API_BASE")
+      : Deno.env.set("DISCORD_API_BASE", prev);
+  }
+});
+
+Deno.test("discord threadGroupMode: own rule, else the parent channel's, else the default", () => {
+  const modes = { P: "all", T: "mention" } as const;
+  const ctx = { groupMode: (id: string) => configuredGroupMode(modes, id) };
+  assertEquals(threadGroupMode(ctx, "T", "P", undefined), "mention");
+  assertEquals(threadGroupMode(ctx, "U", "P", undefined), "all");
+  assertEquals(threadGroupMode(ctx, "U", undefined, undefined), "mention");
+  assertEquals(threadGroupMode(ctx, "U", "Q", "all"), "all");
+  assertEquals(threadGroupMode({}, "U", "P", undefined), "mention");
 });
