@@ -164,7 +164,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       closers.push(() => a.stop());
       // Tool calls a crash cut off are recorded as interrupted before any turn can start.
       const { recordInterrupted, reportInterrupted } = await import("./interrupted.ts");
-      const cut = await recordInterrupted(paths.sessionsDb, a.log, log);
+      const cut = await recordInterrupted(paths.sessionsDb, a.log, log, paths.permissionsDb);
       // The core (router, tools, approvals) serves every channel; none runs while locked.
       const c = await startCore({
         config,

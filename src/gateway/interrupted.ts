@@ -14,23 +14,49 @@ import type { IpcServer } from "../ipc/server.ts";
 import { openSession } from "../ipc/session.ts";
 import type { Logger } from "../log/logger.ts";
 
+/** Channels whose turns run in another process (`wirken ask`), which may still be going on. */
+const ELSEWHERE = ["cli"];
+
 /**
  * Audits each tool call the last stop cut off as `tool.interrupted` and gives its session the
- * missing results and the restart notice. `wirken ask` sessions are left to their own process.
- * A failure is logged, never fatal: the gateway still starts.
+ * missing results and the restart notice. With `permissionsDb`, approval requests the last
+ * process was waiting on are expired: their turn is gone, so an approval would run nothing (and
+ * a request from before sessions were re-keyed names an id no answer matches any more).
+ * `wirken ask` sessions and requests are left to their own process. A failure is logged, never
+ * fatal: the gateway still starts.
  */
 export async function recordInterrupted(
   sessionsDb: string,
   audit: AuditServices["log"],
   log: Logger,
+  permissionsDb?: string,
 ): Promise<InterruptedCall[]> {
-  const [{ openSessionStore }, { recordInterruptedCalls }] = await Promise.all([
-    import("../sessions/store.ts"),
-    import("../agent/recover.ts"),
-  ]);
+  const [{ openSessionStore }, { recordInterruptedCalls }, { PermissionStore }] = await Promise
+    .all([
+      import("../sessions/store.ts"),
+      import("../agent/recover.ts"),
+      import("../permissions/store.ts"),
+    ]);
+  if (permissionsDb) {
+    try {
+      const permissions = PermissionStore.open(permissionsDb);
+      try {
+        const n = permissions.expireAbandoned(Date.now(), ELSEWHERE);
+        if (n > 0) log.warn(`expired ${n} approval request(s) left waiting by the last stop`);
+      } finally {
+        permissions.close();
+      }
+    } catch (e) {
+      log.error(`could not expire stale approval requests: ${e instanceof Error ? e.message : e}`);
+    }
+  }
   const sessions = openSessionStore(sessionsDb);
   try {
-    const cut = await recordInterruptedCalls({ sessions, audit, skipChannels: new Set(["cli"]) });
+    const cut = await recordInterruptedCalls({
+      sessions,
+      audit,
+      skipChannels: new Set(ELSEWHERE),
+    });
     if (cut.length > 0) {
       log.warn(`recorded ${cut.length} tool call(s) cut off by the last stop as interrupted`);
     }

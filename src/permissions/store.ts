@@ -309,6 +309,20 @@ export class PermissionStore {
     return Number(result.changes) === 1;
   }
 
+  /**
+   * Marks every request still waiting as expired, decided by `gateway` via `restart`, except
+   * those of `keepChannels`; returns how many. For gateway start: the turn that waited on a
+   * request died with the last process, so an approval would run nothing.
+   */
+  expireAbandoned(now: number, keepChannels: readonly string[]): number {
+    const keep = keepChannels.map(() => "?").join(", ");
+    const result = this.#db.prepare(
+      `UPDATE pending SET status = 'expired', decided_by = 'gateway', decided_via = 'restart',
+       decided_at = ? WHERE status = 'pending'${keep ? ` AND channel NOT IN (${keep})` : ""}`,
+    ).run(now, ...keepChannels);
+    return Number(result.changes);
+  }
+
   /** Deletes decided requests older than `before` (housekeeping). */
   pruneDecided(before: number): number {
     const result = this.#db.prepare(
