@@ -69,6 +69,20 @@ export async function recordInterrupted(
   }
 }
 
+/** Resolves after `ms`, or at once when `signal` aborts (the timer is cleared then). */
+function pause(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const done = () => {
+      clearTimeout(timer);
+      signal.removeEventListener("abort", done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal.addEventListener("abort", done, { once: true });
+  });
+}
+
 /**
  * Sends the restart notice into every chat conversation in `cut` once its channel's adapter is
  * connected (WebChat needs none: its session shows the notice). Gives up on a conversation
@@ -97,8 +111,9 @@ export async function reportInterrupted(
         });
         return;
       }
-      await new Promise((r) => setTimeout(r, 250));
+      await pause(250, signal);
     }
+    if (signal.aborted) return;
     const text = restartNotice(stoppedTools(calls));
     const result = await server.send(openSession(channel, conversation), { text })
       .catch((e) => ({ ok: false as const, error: String(e) }));

@@ -3,7 +3,7 @@ import { assert, assertEquals } from "../../tests/assert.ts";
 import { openAuditLog } from "../audit/log.ts";
 import { createLogger } from "../log/logger.ts";
 import { PermissionStore } from "../permissions/store.ts";
-import { recordInterrupted } from "./interrupted.ts";
+import { recordInterrupted, reportInterrupted } from "./interrupted.ts";
 
 const request = {
   agent: "default",
@@ -63,4 +63,37 @@ Deno.test("gateway start: approval requests the last process was waiting on are 
     audit.close();
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("gateway stop: waiting for an adapter to report a cut-off turn ends with the stop, its timer with it", async () => {
+  let polled!: () => void;
+  const firstPoll = new Promise<void>((r) => polled = r);
+  const server = {
+    connected: () => {
+      polled();
+      return false;
+    },
+    send: () => Promise.reject(new Error("never connected")),
+  };
+  const stop = new AbortController();
+  let settled = false;
+  const done = reportInterrupted(
+    [{
+      session: "telegram:42:default",
+      channel: "telegram",
+      conversation: "42",
+      callId: "c",
+      tool: "exec",
+      state: "started",
+    }],
+    server,
+    createLogger({ terminal: null }),
+    stop.signal,
+  ).then(() => settled = true);
+  await firstPoll;
+  stop.abort();
+  // Any timer still pending when the test ends fails it (Deno's op sanitizer); a zero-delay
+  // timer only lets the stop's own work (no timer) finish first.
+  await Promise.race([done, new Promise((r) => setTimeout(r, 0))]);
+  assert(settled, "still waiting after the gateway stopped");
 });
