@@ -234,6 +234,8 @@ await attempt("docker", { sandbox: "docker" });
 await attempt("requiredDocker", { sandbox: "host", required: { backend: "docker", by: "Org policy" } });
 await attempt("podman", { sandbox: "docker", docker: { engine: "podman", image: "none:latest" } });
 await attempt("requiredWasm", { sandbox: "host", required: { backend: "wasm", by: "Org policy" } });
+// Back to the fake engine only: a real docker in /usr/bin may have a running daemon.
+Deno.env.set("PATH", ${JSON.stringify(engine.dir)});
 await Deno.writeTextFile(${JSON.stringify(join(engine.dir, "down"))}, "");
 await attempt("dockerDown", { sandbox: "docker" });
 await attempt("requiredDown", { sandbox: "host", required: { backend: "docker", by: "Org policy" } });
@@ -309,6 +311,8 @@ out.bwrapHere = await bw.BwrapSandbox.available();
 try { out.provider2 = (await provide(ws)).kind; } catch (e) { out.provider2 = "error:" + e.message; }
 out.cached = (await provide(ws)) === (await provide(ws));
 await status("statusReqBwrapHere", req("bubblewrap"));
+// Back to the fake engine only: a real docker in /usr/bin may have a running daemon.
+Deno.env.set("PATH", ${JSON.stringify(engine.dir)});
 await Deno.writeTextFile(${JSON.stringify(join(engine.dir, "down"))}, "");
 await status("statusDown", { sandbox: "docker" });
 await status("statusReqDown", req("docker"));
