@@ -18,7 +18,7 @@
 import { z } from "zod";
 import { StoreError } from "../errors.ts";
 import type { ChatMessage } from "../providers/types.ts";
-import { type Database, type Migration, openDatabase } from "../store/sqlite.ts";
+import { type Database, type Migration, openDatabase, writeTransaction } from "../store/sqlite.ts";
 import { isSource, openSession, type SessionHandle } from "../ipc/session.ts";
 
 /** A session's metadata. */
@@ -143,8 +143,7 @@ export function rekeyLegacySessions(db: Database): number {
     return id === r.id ? [] : [{ ...r, newId: id }];
   });
   if (stale.length === 0) return 0;
-  db.exec("BEGIN IMMEDIATE");
-  try {
+  writeTransaction(db, () => {
     for (const r of stale) {
       // The triple is UNIQUE, so the new row cannot be inserted beside the old one: the old one
       // is renamed out of the triple's way first, then the messages move, then it goes.
@@ -162,11 +161,7 @@ export function rekeyLegacySessions(db: Database): number {
       );
       db.prepare("DELETE FROM sessions WHERE id = ?").run(r.id);
     }
-    db.exec("COMMIT");
-  } catch (e) {
-    db.exec("ROLLBACK");
-    throw e;
-  }
+  });
   return stale.length;
 }
 
@@ -254,8 +249,7 @@ export class SessionStore {
       ? JSON.stringify(message.toolCalls)
       : null;
     const results = message.role === "tool" ? JSON.stringify(message.results) : null;
-    this.#db.exec("BEGIN IMMEDIATE");
-    try {
+    writeTransaction(this.#db, () => {
       const updated = this.#db.prepare("UPDATE sessions SET updated_at = ? WHERE id = ?").run(
         now,
         id,
@@ -267,11 +261,7 @@ export class SessionStore {
         `INSERT INTO messages (session_id, role, content, tool_calls, tool_results, created_at)
          VALUES (?, ?, ?, ?, ?, ?)`,
       ).run(id, message.role, content, calls, results, now);
-      this.#db.exec("COMMIT");
-    } catch (e) {
-      this.#db.exec("ROLLBACK");
-      throw e;
-    }
+    });
   }
 
   /** The newest `limit` messages of a session, oldest first. */
