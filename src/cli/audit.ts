@@ -362,7 +362,7 @@ export const auditCommand: CommandSpec = {
     "edit, deletion or truncation. See docs/audit.md for the format.",
   examples: [
     "wirken audit verify",
-    "wirken audit log --session tg:42 --since 24h",
+    "wirken audit log --session telegram:42:default --since 24h",
     "wirken audit export --out audit.jsonl",
   ],
   subcommands: [
@@ -372,7 +372,7 @@ export const auditCommand: CommandSpec = {
       examples: [
         "wirken audit log",
         "wirken audit log --kind tool.requested --kind tool.denied --since 7d",
-        "wirken audit log --session tg:42 --json",
+        "wirken audit log --session telegram:42:default --json",
       ],
       options: FILTERS,
       json: true,
