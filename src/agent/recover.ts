@@ -8,6 +8,9 @@
  * then ends with {@linkcode restartNotice}, which the gateway also sends into the conversation:
  * the message that started it is reported failed rather than silently left unanswered.
  *
+ * A turn cut off with no tool call running (the model was still answering) is found from the
+ * audit log instead: its `message.in` has no reply after it (see {@linkcode recordUnansweredTurns}).
+ *
  * @module
  */
 import type { AuditEventInput, AuditKind, AuditSink } from "../audit/types.ts";
@@ -54,9 +57,21 @@ export interface InterruptedCall {
   state: "started" | "finished" | "denied" | "not_started";
 }
 
-/** The tools of `calls` that the stop kept from finishing (not those that ran or were denied). */
-export function stoppedTools(calls: readonly InterruptedCall[]): string[] {
-  return calls.filter((c) => c.state === "started" || c.state === "not_started").map((c) => c.tool);
+/** A turn the last stop cut off while no tool call of it was running: nothing answered it. */
+export interface UnansweredTurn {
+  session: string;
+  channel: string;
+  /** The platform's conversation id of the session. */
+  conversation: string;
+}
+
+/** What start-up recovery found cut off: a tool call, or a turn that had none running. */
+export type CutOff = InterruptedCall | UnansweredTurn;
+
+/** The tools of `cut` that the stop kept from finishing (not those that ran or were denied). */
+export function stoppedTools(cut: readonly CutOff[]): string[] {
+  return cut.filter((c): c is InterruptedCall => "state" in c)
+    .filter((c) => c.state === "started" || c.state === "not_started").map((c) => c.tool);
 }
 
 const TOOL_KINDS: readonly AuditKind[] = [
@@ -228,6 +243,60 @@ export async function recordInterruptedCalls(o: {
       role: "assistant",
       content: restartNotice(stoppedTools(found.filter((f) => f.session === s.id))),
     });
+  }
+  return found;
+}
+
+/**
+ * The events that end a turn in the audit log: its reply (`message.out`, also written for a
+ * failed turn and for the restart notice) or a budget stop. A turn's start is `message.in`.
+ */
+const TURN_KINDS: readonly AuditKind[] = ["message.in", "message.out", "budget.refused"];
+
+/**
+ * Finds every session whose newest turn the last stop cut off before anything answered it: its
+ * `message.in` has no `message.out` or `budget.refused` after it. The audit log is the signal,
+ * not the session history: `message.in` is written before the user's message is stored and
+ * `message.out` only after the answer is, so it also catches a crash between those writes, and
+ * a failed turn (whose history also ends in the user's message) has its `message.out`.
+ *
+ * Each such turn gets a `message.out` (`interrupted: true`, actor `gateway`) and, unless
+ * `handled` names its session (tool-call recovery already ended that turn with the notice), the
+ * restart notice as its answer in the session. The model is not asked again: a turn can have
+ * side effects. Run it after {@linkcode recordInterruptedCalls}, before any turn can start.
+ * Idempotent: the `message.out` ends the turn, so a second run finds nothing.
+ */
+export async function recordUnansweredTurns(o: {
+  sessions: RecoverySessions;
+  audit: RecoveryAudit;
+  skipChannels?: ReadonlySet<string>;
+  /** Sessions whose cut-off turn tool-call recovery has already answered with the notice. */
+  handled?: ReadonlySet<string>;
+}): Promise<UnansweredTurn[]> {
+  const found: UnansweredTurn[] = [];
+  for (const s of o.sessions.list()) {
+    if (o.skipChannels?.has(s.channel)) continue;
+    const ids = [s.id, ...o.sessions.formerIds?.(s.id) ?? []];
+    // The injection guard's record of a suspicious message is a `message.in` too, written
+    // just before the turn's own: either way the message is waiting for an answer.
+    const newest = ids
+      .flatMap((session) => o.audit.query({ session, kinds: TURN_KINDS, order: "desc", limit: 1 }))
+      .sort((a, b) => b.seq - a.seq)[0];
+    if (newest?.kind !== "message.in") continue;
+    const handled = o.handled?.has(s.id) ?? false;
+    const notice = restartNotice([]);
+    // Durable before the session says so: the audit trail must never be behind the history.
+    await o.audit.append({
+      kind: "message.out",
+      session: s.id,
+      agent: s.agent,
+      channel: s.channel,
+      actor: "gateway",
+      payload: handled ? { interrupted: true } : { chars: notice.length, interrupted: true },
+    });
+    if (handled) continue;
+    o.sessions.append(s.id, { role: "assistant", content: notice });
+    found.push({ session: s.id, channel: s.channel, conversation: s.conversation });
   }
   return found;
 }

@@ -1,13 +1,14 @@
 /**
- * Start-up handling of turns the last stop (a crash, `kill -9`) cut off in the middle of a tool
- * call: each call is recorded as interrupted before any turn can start (src/agent/recover.ts),
- * and each chat conversation concerned is told, once its adapter is connected again, that its
+ * Start-up handling of turns the last stop (a crash, `kill -9`) cut off, in the middle of a tool
+ * call or while the model was answering: each call is recorded as interrupted and each
+ * unanswered message as answered by the restart notice before any turn can start
+ * (src/agent/recover.ts), and each chat conversation concerned is told, once its adapter is connected again, that its
  * message was not finished, so a pending message is reported failed rather than left
  * unanswered. A notice that cannot be delivered is logged like any undelivered reply.
  *
  * @module
  */
-import type { InterruptedCall } from "../agent/recover.ts";
+import type { CutOff } from "../agent/recover.ts";
 import type { AuditServices } from "../audit/mod.ts";
 import { isChannel } from "../ipc/handshake.ts";
 import type { IpcServer } from "../ipc/server.ts";
@@ -19,7 +20,8 @@ const ELSEWHERE = ["cli"];
 
 /**
  * Audits each tool call the last stop cut off as `tool.interrupted` and gives its session the
- * missing results and the restart notice. With `permissionsDb`, approval requests the last
+ * missing results and the restart notice; a turn cut off with no call running (its message has
+ * no reply in the audit log) gets a `message.out` and the notice. With `permissionsDb`, approval requests the last
  * process was waiting on are expired: their turn is gone, so an approval would run nothing (and
  * a request from before sessions were re-keyed names an id no answer matches any more).
  * `wirken ask` sessions and requests are left to their own process. A failure is logged, never
@@ -30,8 +32,12 @@ export async function recordInterrupted(
   audit: AuditServices["log"],
   log: Logger,
   permissionsDb?: string,
-): Promise<InterruptedCall[]> {
-  const [{ openSessionStore }, { recordInterruptedCalls }, { PermissionStore }] = await Promise
+): Promise<CutOff[]> {
+  const [
+    { openSessionStore },
+    { recordInterruptedCalls, recordUnansweredTurns },
+    { PermissionStore },
+  ] = await Promise
     .all([
       import("../sessions/store.ts"),
       import("../agent/recover.ts"),
@@ -60,7 +66,19 @@ export async function recordInterrupted(
     if (cut.length > 0) {
       log.warn(`recorded ${cut.length} tool call(s) cut off by the last stop as interrupted`);
     }
-    return cut;
+    const unanswered = await recordUnansweredTurns({
+      sessions,
+      audit,
+      skipChannels: new Set(ELSEWHERE),
+      handled: new Set(cut.map((c) => c.session)),
+    }).catch((e) => {
+      log.error(`could not record unanswered messages: ${e instanceof Error ? e.message : e}`);
+      return [];
+    });
+    if (unanswered.length > 0) {
+      log.warn(`${unanswered.length} message(s) the last stop left unanswered are reported failed`);
+    }
+    return [...cut, ...unanswered];
   } catch (e) {
     log.error(`could not record interrupted tool calls: ${e instanceof Error ? e.message : e}`);
     return [];
@@ -89,14 +107,14 @@ function pause(ms: number, signal: AbortSignal): Promise<void> {
  * after `timeoutMs` without a connection, or when `signal` aborts (the gateway stops).
  */
 export async function reportInterrupted(
-  cut: readonly InterruptedCall[],
+  cut: readonly CutOff[],
   server: Pick<IpcServer, "connected" | "send">,
   log: Logger,
   signal: AbortSignal,
   timeoutMs = 120_000,
 ): Promise<void> {
   const { restartNotice, stoppedTools } = await import("../agent/recover.ts");
-  const bySession = new Map<string, InterruptedCall[]>();
+  const bySession = new Map<string, CutOff[]>();
   for (const c of cut) bySession.set(c.session, [...(bySession.get(c.session) ?? []), c]);
   await Promise.all([...bySession.values()].map(async (calls) => {
     const { channel, conversation } = calls[0];

@@ -375,6 +375,13 @@ async function route(
         };
       }
       if (!isProviderError(e)) throw e;
+      // The failure is the reply: recorded as one, so start-up recovery (src/agent/recover.ts)
+      // does not take the turn for one a crash cut off.
+      await deps.audit.append({
+        ...base,
+        kind: "message.out",
+        payload: { chars: e.message.length, failed: true },
+      }).catch(() => {});
       return {
         status: "failed",
         agent: agent.id,

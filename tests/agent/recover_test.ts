@@ -1,6 +1,17 @@
 import { join } from "node:path";
 import { assert, assertEquals, assertStringIncludes } from "../assert.ts";
-import { closeUnansweredCalls, recordInterruptedCalls } from "../../src/agent/recover.ts";
+import {
+  closeUnansweredCalls,
+  recordInterruptedCalls,
+  recordUnansweredTurns,
+  type RecoveryAudit,
+  restartNotice,
+} from "../../src/agent/recover.ts";
+import { ConfigSchema } from "../../src/config/schema.ts";
+import { ProviderError } from "../../src/providers/errors.ts";
+import type { Provider } from "../../src/providers/types.ts";
+import { RateLimiter } from "../../src/ratelimit/limiter.ts";
+import { dispatch, type DispatchDeps } from "../../src/router/dispatch.ts";
 import { runTurn } from "../../src/agent/loop.ts";
 import { openAuditLog } from "../../src/audit/log.ts";
 import { openSession } from "../../src/ipc/session.ts";
@@ -333,4 +344,134 @@ Deno.test("recover: a session re-keyed since the crash is matched to the audit e
     audit.close();
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+/** Dispatch over the real stores, with a model that answers, fails or hangs by message text. */
+function dispatchOver(s: { sessions: ReturnType<typeof openSessionStore>; audit: RecoveryAudit }) {
+  // Resolved once per hanging call, in order.
+  const entered: (() => void)[] = [];
+  const hangs = [0, 1].map(() => new Promise<void>((r) => entered.push(r)));
+  const config = ConfigSchema.parse({
+    provider: { kind: "openai", model: "gpt-4o" },
+    channels: { telegram: { allowFrom: ["alice"] } },
+  });
+  const provider: Provider = {
+    kind: "custom",
+    baseUrl: "http://127.0.0.1:1",
+    async *chat(request) {
+      const last = request.messages.at(-1);
+      const text = last?.role === "user" ? last.content : "";
+      if (text === "hang") {
+        entered.shift()?.();
+        // The crash: this call never returns.
+        await new Promise(() => {});
+      }
+      if (text === "fail") throw new ProviderError("unavailable", "The model is down.");
+      await Promise.resolve();
+      yield { type: "text", text: `re: ${text}` };
+    },
+    models: () => Promise.resolve(["fake"]),
+    health: () => Promise.resolve({ ok: true, message: "fake", latencyMs: 0 }),
+  };
+  const deps: DispatchDeps = {
+    config,
+    sessions: s.sessions,
+    limiter: new RateLimiter({
+      sender: { perMinute: 100 },
+      channel: { perMinute: 100 },
+      global: { perMinute: 100 },
+    }),
+    audit: s.audit,
+    permit: () => Promise.resolve("allow"),
+    tools: [],
+    provider: () => provider,
+    workspaceRoot: "/nonexistent",
+  };
+  return {
+    hangs,
+    send: (conversation: string, text: string, channel: "telegram" | "cli" = "telegram") =>
+      dispatch(deps, { handle: openSession(channel, conversation), sender: "alice", text }),
+  };
+}
+
+Deno.test("recover: a message cut off while the model answered is reported once; answered and failed turns are not", async () => {
+  await using s = await stores();
+  const d = dispatchOver(s);
+  assertEquals((await d.send("1", "hi")).status, "answered");
+  assertEquals((await d.send("2", "fail")).status, "failed");
+  // The crash: the turn is in the model call when the process dies (never settles here).
+  void d.send("3", "hang");
+  await d.hangs[0];
+  void d.send("4", "hang", "cli");
+  await d.hangs[1];
+  const cutId = s.sessions.list().find((x) => x.conversation === "3")!.id;
+  // Its history ends in the user's message, like the failed turn's: the audit log tells them apart.
+  assertEquals(s.sessions.history(cutId).at(-1), { role: "user", content: "hang" });
+  const before = s.audit.query({}).length;
+
+  const found = await recordUnansweredTurns({
+    sessions: s.sessions,
+    audit: s.audit,
+    skipChannels: new Set(["cli"]),
+  });
+  assertEquals(found, [{ session: cutId, channel: "telegram", conversation: "3" }]);
+  const added = s.audit.query({}).slice(before);
+  assertEquals(added.map((e) => [e.kind, e.session, e.actor]), [["message.out", cutId, "gateway"]]);
+  assertEquals(added[0].payload.interrupted, true);
+  const notice = s.sessions.history(cutId).at(-1);
+  assert(notice?.role === "assistant");
+  assertEquals(notice.content, restartNotice([]));
+  // Not asked again: only the one cut-off call reached the model for it.
+  for (const conversation of ["1", "2"]) {
+    const id = s.sessions.list().find((x) => x.conversation === conversation)!.id;
+    assertEquals(
+      s.sessions.history(id).map((m) => m.role),
+      conversation === "1" ? ["user", "assistant"] : ["user"],
+    );
+  }
+
+  // A second start reports nothing and records nothing.
+  const count = s.audit.query({}).length;
+  const again = await recordUnansweredTurns({
+    sessions: s.sessions,
+    audit: s.audit,
+    skipChannels: new Set(["cli"]),
+  });
+  assertEquals(again, []);
+  assertEquals(s.audit.query({}).length, count);
+});
+
+Deno.test("recover: a turn whose tool calls recovery answered gets its reply recorded, not a second notice", async () => {
+  await using s = await stores();
+  const id = s.sessions.getOrCreate(openSession("telegram", "9"), "default").id;
+  const base = { session: id, agent: "default", channel: "telegram", actor: "u1" };
+  await s.audit.append({ ...base, kind: "message.in", payload: { chars: 2 } });
+  s.sessions.append(id, { role: "user", content: "go" });
+  s.sessions.append(id, { role: "assistant", content: "", toolCalls: [calls[0]] });
+  // The call ran to the end (so no tool.interrupted is written), then the crash.
+  await s.audit.append({
+    ...base,
+    kind: "tool.requested",
+    payload: { tool: "get_weather", callId: "a" },
+  });
+  await s.audit.append({
+    ...base,
+    kind: "tool.result",
+    payload: { tool: "get_weather", callId: "a" },
+  });
+  const cut = await recordInterruptedCalls({ sessions: s.sessions, audit: s.audit });
+  assertEquals(cut.map((c) => c.state), ["finished"]);
+  const handled = new Set(cut.map((c) => c.session));
+  assertEquals(await recordUnansweredTurns({ sessions: s.sessions, audit: s.audit, handled }), []);
+  const out = s.audit.query({ kinds: ["message.out"] });
+  assertEquals(out.map((e) => e.payload), [{ interrupted: true }]);
+  // One notice in the session: tool-call recovery's.
+  assertEquals(
+    s.sessions.history(id).filter((m) => m.role === "assistant" && !m.toolCalls).length,
+    1,
+  );
+  // The next start finds the turn answered.
+  assertEquals(await recordInterruptedCalls({ sessions: s.sessions, audit: s.audit }), []);
+  assertEquals(await recordUnansweredTurns({ sessions: s.sessions, audit: s.audit }), []);
+  assertEquals(s.audit.query({ kinds: ["message.out"] }).length, 1);
 });
