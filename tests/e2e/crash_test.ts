@@ -240,6 +240,85 @@ Deno.test("e2e crash: a chat message whose tool call kill -9 cut off is reported
   }
 });
 
+Deno.test("e2e crash: a chat message kill -9 cut off during the model call is reported once after restart, a finished one never", async () => {
+  const dc = fakeDiscord(canary("discord"));
+  const owner = "222222222222222222";
+  const dm = "333333333333333333";
+  const notice = "I was stopped";
+  try {
+    await withE2e({
+      script: (_n, body) => {
+        const msgs = body.messages as { role: string; content?: unknown }[];
+        const last = String([...msgs].reverse().find((m) => m.role === "user")?.content);
+        // "hang" is answered so slowly that the gateway is killed long before (each streamed
+        // piece waits 5 s); once the client is gone the fake stops at its next piece.
+        return last === "hang" && msgs.at(-1)?.role === "user"
+          ? { text: "too late", delayMs: 5_000 }
+          : { text: `reply: ${last}` };
+      },
+      channels: { discord: { mode: "supervised", allowFrom: [owner] } },
+      vaultValues: { "channel.discord.token": dc.token },
+      env: { DISCORD_API_BASE: dc.apiBase },
+    }, async (e) => {
+      const gw = await e.start();
+      await waitUntil(() => dc.sessions() > 0, 25_000, "the Discord adapter connected");
+      // A turn that finishes normally first: it must never be reported.
+      dc.dispatch("MESSAGE_CREATE", message({ author: owner, channel: dm, content: "hello" }));
+      await waitUntil(
+        () => dc.posted().some((c) => String(c.body.content).includes("reply: hello")),
+        20_000,
+        "the normal answer",
+      );
+      const asked = e.model.requests.length;
+      dc.dispatch("MESSAGE_CREATE", message({ author: owner, channel: dm, content: "hang" }));
+      await waitUntil(() => e.model.requests.length > asked, 15_000, "the model call in flight");
+      await gw.stop("SIGKILL");
+      e.gateway = null;
+      const before = dc.posted().length;
+      const requests = e.model.requests.length;
+
+      await e.start();
+      await waitUntil(
+        () => dc.posted().slice(before).some((c) => String(c.body.content).includes(notice)),
+        30_000,
+        "the restart notice in the conversation",
+      );
+      const sent = dc.posted().slice(before).filter((c) => String(c.body.content).includes(notice));
+      assertEquals(sent.length, 1, "the notice is sent once");
+      assertStringIncludes(sent[0].path, dm);
+      // Audited as the reply the message got, by the gateway; no tool call was involved.
+      const out = e.auditEvents().filter((ev) => ev.kind === "message.out");
+      const interrupted = out.filter((ev) => ev.payload.interrupted === true);
+      assertEquals(interrupted.map((ev) => [ev.channel, ev.actor]), [["discord", "gateway"]]);
+      assertEquals(e.auditEvents().filter((ev) => ev.kind === "tool.interrupted"), []);
+      // The model was not asked again.
+      assertEquals(e.model.requests.length, requests);
+
+      // A second restart reports nothing more.
+      await e.gateway!.stop();
+      e.gateway = null;
+      const before2 = dc.posted().length;
+      const identified = dc.identifies();
+      await e.start();
+      await waitUntil(() => dc.identifies() > identified, 25_000, "the adapter's new session");
+      // Time for a notice to arrive if one were sent (the first one came once the adapter was up).
+      await new Promise((r) => setTimeout(r, 2_000));
+      assertEquals(
+        dc.posted().slice(before2).filter((c) => String(c.body.content).includes(notice)),
+        [],
+      );
+      assertEquals(
+        e.auditEvents().filter((ev) => ev.kind === "message.out" && ev.payload.interrupted)
+          .length,
+        1,
+      );
+      assertEquals(e.model.requests.length, requests);
+    });
+  } finally {
+    await dc.close();
+  }
+});
+
 Deno.test("e2e crash: kill -9 of an adapter mid-message: restarted, the gateway and others unaffected", async () => {
   const dc = fakeDiscord(canary("discord"));
   const owner = "222222222222222222";
