@@ -9,45 +9,26 @@ import { configuredGroupMode } from "../../adapters/shared/conventions.ts";
 import { toDiscord } from "../../adapters/discord/format.ts";
 import { fakeDiscord, message, snowflake } from "../fakes/discord.ts";
 import { fakeChat } from "../fakes/openai_chat.ts";
-import { recordingContext, startChannelGateway, waitConnected, waitFor } from "./helpers.ts";
-import type { OutboundFields } from "../../src/ipc/codec.ts";
+import { startChannelGateway, startDriverFixture, waitConnected, waitFor } from "./helpers.ts";
+import type { DriverContext } from "../../adapters/shared/runtime.ts";
 
 const OWNER = "222222222222222222";
 const DM = "333333333333333333";
 const GUILD = "444444444444444444";
 const TEXT = "555555555555555555";
 
-async function startDriver() {
+async function startDriver(context?: (ctx: DriverContext) => DriverContext) {
   const dc = fakeDiscord();
-  const prev = Deno.env.get("DISCORD_API_BASE");
-  Deno.env.set("DISCORD_API_BASE", dc.apiBase);
-  const driver = createDiscordDriver();
-  const rec = recordingContext("discord", { "channel.discord.token": dc.token });
-  const running = driver.start(rec.ctx).catch((e) => e);
-  await waitFor(() => dc.sessions() > 0, 15_000, "discord.js identified");
-  return {
-    dc,
-    driver,
-    rec,
-    out: (m: Partial<OutboundFields> & { conversationId: string }) =>
-      driver.onOutbound({
-        requestId: "r",
-        text: "",
-        replyToId: "",
-        attachments: [],
-        editId: "",
-        ...m,
-      }),
-    async close() {
-      rec.stop();
-      await driver.stop?.();
-      await running;
-      await dc.close();
-      prev === undefined
-        ? Deno.env.delete("DISCORD_API_BASE")
-        : Deno.env.set("DISCORD_API_BASE", prev);
-    },
-  };
+  const t = await startDriverFixture({
+    channel: "discord",
+    fake: dc,
+    env: { DISCORD_API_BASE: dc.apiBase },
+    createDriver: createDiscordDriver,
+    credentials: { "channel.discord.token": dc.token },
+    ready: () => waitFor(() => dc.sessions() > 0, 15_000, "discord.js identified"),
+    context,
+  });
+  return { ...t, dc };
 }
 
 Deno.test("discord format: markup escaped, mentions broken, code kept", () => {
@@ -372,18 +353,11 @@ Deno.test("discord e2e: image into the workspace; only the owner's button press 
 });
 
 Deno.test("discord: a thread follows its parent channel's group mode unless it has its own", async () => {
-  const dc = fakeDiscord();
-  const prev = Deno.env.get("DISCORD_API_BASE");
-  Deno.env.set("DISCORD_API_BASE", dc.apiBase);
-  const driver = createDiscordDriver();
-  const rec = recordingContext("discord", { "channel.discord.token": dc.token });
   const ALL = "666666666666666661";
   const FOLLOWS = "666666666666666662";
   const OWN = "666666666666666663";
   const LATER = "666666666666666664";
   const modes = { [ALL]: "all", [OWN]: "mention" } as const;
-  const ctx = { ...rec.ctx, groupMode: (id: string) => configuredGroupMode(modes, id) };
-  const running = driver.start(ctx).catch((e) => e);
   const thread = (id: string) => ({
     id,
     type: 11,
@@ -393,8 +367,12 @@ Deno.test("discord: a thread follows its parent channel's group mode unless it h
     owner_id: OWNER,
     thread_metadata: { archived: false, auto_archive_duration: 1440, locked: false },
   });
+  const t = await startDriver((ctx) => ({
+    ...ctx,
+    groupMode: (id: string) => configuredGroupMode(modes, id),
+  }));
+  const { dc, rec } = t;
   try {
-    await waitFor(() => dc.sessions() > 0, 15_000, "discord.js identified");
     dc.dispatch("GUILD_CREATE", {
       id: GUILD,
       name: "guild",
@@ -421,13 +399,7 @@ Deno.test("discord: a thread follows its parent channel's group mode unless it h
     await new Promise((r) => setTimeout(r, 300));
     assertEquals(rec.inbound.map((m) => m.conversationId).sort(), [FOLLOWS, LATER].sort());
   } finally {
-    rec.stop();
-    await driver.stop?.();
-    await running;
-    await dc.close();
-    prev === undefined
-      ? Deno.env.delete("DISCORD_API_BASE")
-      : Deno.env.set("DISCORD_API_BASE", prev);
+    await t.close();
   }
 });
 

@@ -10,7 +10,7 @@ import { createTelegramDriver } from "../../adapters/telegram/main.ts";
 import { configuredGroupMode } from "../../adapters/shared/conventions.ts";
 import { dm, fakeTelegram, groupMessage } from "../fakes/telegram.ts";
 import { fakeChat } from "../fakes/openai_chat.ts";
-import { recordingContext, startChannelGateway, waitConnected, waitFor } from "./helpers.ts";
+import { startChannelGateway, startDriverFixture, waitConnected, waitFor } from "./helpers.ts";
 
 const OWNER = 4242;
 
@@ -74,18 +74,17 @@ Deno.test("group mode: per conversation through the real gateway and Telegram ad
 
 Deno.test("group mode: a configured rule beats TELEGRAM_GROUP_MODE; a topic follows its group", async () => {
   const tg = fakeTelegram();
-  const saved = new Map(
-    ["TELEGRAM_API_ROOT", "TELEGRAM_GROUP_MODE"].map((k) => [k, Deno.env.get(k)]),
-  );
-  Deno.env.set("TELEGRAM_API_ROOT", tg.url);
-  Deno.env.set("TELEGRAM_GROUP_MODE", "all");
-  const driver = createTelegramDriver();
-  const rec = recordingContext("telegram", { "channel.telegram.token": tg.token });
   const modes = { "-2002": "mention" } as const;
-  const ctx = { ...rec.ctx, groupMode: (id: string) => configuredGroupMode(modes, id) };
-  const running = driver.start(ctx).catch((e) => e);
+  const { rec, close } = await startDriverFixture({
+    channel: "telegram",
+    fake: tg,
+    env: { TELEGRAM_API_ROOT: tg.url, TELEGRAM_GROUP_MODE: "all" },
+    createDriver: createTelegramDriver,
+    credentials: { "channel.telegram.token": tg.token },
+    ready: () => waitFor(() => tg.polls() > 0, 15_000, "grammy polling"),
+    context: (ctx) => ({ ...ctx, groupMode: (id: string) => configuredGroupMode(modes, id) }),
+  });
   try {
-    await waitFor(() => tg.polls() > 0, 15_000, "grammy polling");
     tg.push(groupMessage(-2002, OWNER, "quiet here"));
     const topic = groupMessage(-2002, OWNER, "quiet in a topic too");
     Object.assign(topic.message!, { is_topic_message: true, message_thread_id: 7 });
@@ -97,11 +96,7 @@ Deno.test("group mode: a configured rule beats TELEGRAM_GROUP_MODE; a topic foll
       ["-2005", "the channel default is all"],
     ]);
   } finally {
-    rec.stop();
-    await driver.stop?.();
-    await running;
-    await tg.close();
-    for (const [k, v] of saved) v === undefined ? Deno.env.delete(k) : Deno.env.set(k, v);
+    await close();
   }
 });
 

@@ -13,7 +13,9 @@ import { createLogger } from "../../src/log/logger.ts";
 import { Secret } from "../../src/secret.ts";
 import { openVault } from "../../src/vault/open.ts";
 import { credentialNames } from "../../src/vault/types.ts";
-import type { DriverContext } from "../../adapters/shared/runtime.ts";
+import type { OutboundFields } from "../../src/ipc/codec.ts";
+import type { OutboundResult } from "../../src/ipc/session.ts";
+import type { ChannelDriver, DriverContext } from "../../adapters/shared/runtime.ts";
 import { captureLogger, waitFor } from "../ipc/helpers.ts";
 
 export { waitFor };
@@ -47,6 +49,82 @@ export function recordingContext(
         inbound.push(m);
         return Promise.resolve();
       },
+    },
+  };
+}
+
+/** Sets `vars` on this process; the returned function puts back what was there before. */
+function setEnv(vars: Record<string, string>): () => void {
+  const previous = new Map(Object.keys(vars).map((k) => [k, Deno.env.get(k)]));
+  for (const [k, v] of Object.entries(vars)) Deno.env.set(k, v);
+  return () => {
+    for (const [k, v] of previous) v === undefined ? Deno.env.delete(k) : Deno.env.set(k, v);
+  };
+}
+
+/** Options of {@linkcode startDriverFixture}: what differs from one platform to the next. */
+export interface DriverFixtureOptions<
+  F extends { close(): Promise<void> },
+  D extends ChannelDriver,
+> {
+  channel: Channel;
+  /** The running fake platform; closed by the fixture. */
+  fake: F;
+  /**
+   * Variables pointing the adapter at the fake. Set before the driver is created (drivers read
+   * them then) and restored on close, so one test's fake never leaks into the next.
+   */
+  env?: Record<string, string>;
+  createDriver(): D;
+  /** Channel credentials by vault name. */
+  credentials: Record<string, string>;
+  /** Resolves once the driver is talking to the fake (the platform's own ready signal). */
+  ready(driver: D): Promise<void>;
+  /** Adjusts the context before start (e.g. adds `groupMode`). */
+  context?(ctx: DriverContext): DriverContext;
+}
+
+/** A driver started in-process against a fake platform. */
+export interface DriverFixture<F, D extends ChannelDriver> {
+  fake: F;
+  driver: D;
+  rec: RecordingContext;
+  /** Sends an outbound message with empty defaults for the fields a test does not name. */
+  out(m: Partial<OutboundFields> & { conversationId: string }): Promise<OutboundResult>;
+  /** Stops the driver, closes the fake and restores the environment. */
+  close(): Promise<void>;
+}
+
+/** Starts `createDriver()` against `fake` and waits for `ready`. */
+export async function startDriverFixture<
+  F extends { close(): Promise<void> },
+  D extends ChannelDriver,
+>(o: DriverFixtureOptions<F, D>): Promise<DriverFixture<F, D>> {
+  const restoreEnv = setEnv(o.env ?? {});
+  const driver = o.createDriver();
+  const rec = recordingContext(o.channel, o.credentials);
+  // A start rejection is the driver giving up; tests see it through what stops arriving.
+  const running = driver.start(o.context ? o.context(rec.ctx) : rec.ctx).catch((e) => e);
+  await o.ready(driver);
+  return {
+    fake: o.fake,
+    driver,
+    rec,
+    out: (m) =>
+      driver.onOutbound({
+        requestId: "r",
+        text: "",
+        replyToId: "",
+        attachments: [],
+        editId: "",
+        ...m,
+      }),
+    async close() {
+      rec.stop();
+      await driver.stop?.();
+      await running;
+      await o.fake.close();
+      restoreEnv();
     },
   };
 }
@@ -104,11 +182,7 @@ export async function startChannelGateway(o: ChannelGatewayOptions): Promise<Cha
   vault.set(credentialNames.adapterKey(o.channel), key.seed);
   for (const [name, value] of Object.entries(o.credentials)) vault.set(name, new Secret(value));
   vault.close();
-  const previous = new Map(Object.keys(o.env).map((k) => [k, Deno.env.get(k)]));
-  for (const [k, v] of Object.entries(o.env)) Deno.env.set(k, v);
-  const restoreEnv = () => {
-    for (const [k, v] of previous) v === undefined ? Deno.env.delete(k) : Deno.env.set(k, v);
-  };
+  const restoreEnv = setEnv(o.env);
   let gateway: Gateway;
   try {
     gateway = await startGateway({

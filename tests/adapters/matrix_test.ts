@@ -8,7 +8,8 @@ import { assert, assertEquals, assertStringIncludes } from "../assert.ts";
 import { createMatrixDriver, E2EE_REFUSAL } from "../../adapters/matrix/main.ts";
 import { fakeHomeserver } from "../fakes/matrix_homeserver.ts";
 import { fakeChat } from "../fakes/openai_chat.ts";
-import { recordingContext, startChannelGateway, waitConnected, waitFor } from "./helpers.ts";
+import { startChannelGateway, startDriverFixture, waitConnected, waitFor } from "./helpers.ts";
+import type { OutboundFields } from "../../src/ipc/codec.ts";
 
 const BOT = "@wirken:fake.test";
 const TOKEN = "syt_matrix_test_token";
@@ -21,33 +22,17 @@ async function startDriver() {
   const hs = fakeHomeserver({ userId: BOT, accessToken: TOKEN });
   hs.addRoom(DM, [OWNER]);
   hs.addRoom(GROUP, [OWNER, "@bob:fake.test", "@carl:fake.test"]);
-  const driver = createMatrixDriver({ homeserver: hs.url, allowedInviters: [OWNER] });
-  const rec = recordingContext("matrix", CREDS);
-  const running = driver.start(rec.ctx);
-  running.catch(() => {});
-  await driver.ready;
-  const out = (conversationId: string, text: string, extra: Record<string, unknown> = {}) =>
-    driver.onOutbound({
-      requestId: "r",
-      conversationId,
-      text,
-      replyToId: "",
-      attachments: [],
-      editId: "",
-      ...extra,
-    });
-  return {
-    hs,
-    driver,
-    rec,
-    out,
-    async close() {
-      rec.stop();
-      await running.catch(() => {});
-      await driver.stop?.();
-      await hs.close();
-    },
-  };
+  const t = await startDriverFixture({
+    channel: "matrix",
+    fake: hs,
+    createDriver: () => createMatrixDriver({ homeserver: hs.url, allowedInviters: [OWNER] }),
+    credentials: CREDS,
+    ready: (driver) => driver.ready,
+  });
+  // Matrix tests name the room and text first; the rest of the message is optional.
+  const out = (conversationId: string, text: string, extra: Partial<OutboundFields> = {}) =>
+    t.out({ conversationId, text, ...extra });
+  return { ...t, hs, out };
 }
 
 const text = (body: string, extra: Record<string, unknown> = {}) => ({

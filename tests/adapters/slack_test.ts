@@ -8,8 +8,7 @@ import { createSlackDriver } from "../../adapters/slack/main.ts";
 import { toSlack } from "../../adapters/slack/format.ts";
 import { fakeSlack, slackMessage, slackTs } from "../fakes/slack.ts";
 import { fakeChat } from "../fakes/openai_chat.ts";
-import { recordingContext, startChannelGateway, waitConnected, waitFor } from "./helpers.ts";
-import type { OutboundFields } from "../../src/ipc/codec.ts";
+import { startChannelGateway, startDriverFixture, waitConnected, waitFor } from "./helpers.ts";
 
 const OWNER = "UOWNER01";
 const DM = "D0000001";
@@ -17,37 +16,21 @@ const CHAN = "C0000001";
 
 async function startDriver() {
   const sl = fakeSlack();
-  const prev = Deno.env.get("SLACK_API_URL");
-  Deno.env.set("SLACK_API_URL", sl.apiUrl);
-  const driver = createSlackDriver();
-  const rec = recordingContext("slack", {
-    "channel.slack.bot_token": sl.botToken,
-    "channel.slack.app_token": sl.appToken,
-  });
-  const running = driver.start(rec.ctx).catch((e) => e);
-  await waitFor(() => sl.sockets() > 0, 15_000, "socket mode connected");
-  await new Promise((r) => setTimeout(r, 100));
-  return {
-    sl,
-    driver,
-    rec,
-    out: (m: Partial<OutboundFields> & { conversationId: string }) =>
-      driver.onOutbound({
-        requestId: "r",
-        text: "",
-        replyToId: "",
-        attachments: [],
-        editId: "",
-        ...m,
-      }),
-    async close() {
-      rec.stop();
-      await driver.stop?.();
-      await running;
-      await sl.close();
-      prev === undefined ? Deno.env.delete("SLACK_API_URL") : Deno.env.set("SLACK_API_URL", prev);
+  const t = await startDriverFixture({
+    channel: "slack",
+    fake: sl,
+    env: { SLACK_API_URL: sl.apiUrl },
+    createDriver: createSlackDriver,
+    credentials: {
+      "channel.slack.bot_token": sl.botToken,
+      "channel.slack.app_token": sl.appToken,
     },
-  };
+    async ready() {
+      await waitFor(() => sl.sockets() > 0, 15_000, "socket mode connected");
+      await new Promise((r) => setTimeout(r, 100));
+    },
+  });
+  return { ...t, sl };
 }
 
 Deno.test("slack format: control sequences neutralised, markup converted", () => {

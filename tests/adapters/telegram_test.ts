@@ -7,43 +7,22 @@ import { assert, assertEquals, assertStringIncludes } from "../assert.ts";
 import { createTelegramDriver } from "../../adapters/telegram/main.ts";
 import { dm, fakeTelegram, groupMessage } from "../fakes/telegram.ts";
 import { fakeChat } from "../fakes/openai_chat.ts";
-import { recordingContext, startChannelGateway, waitConnected, waitFor } from "./helpers.ts";
-import type { OutboundFields } from "../../src/ipc/codec.ts";
+import { startChannelGateway, startDriverFixture, waitConnected, waitFor } from "./helpers.ts";
 import { openAuditLog } from "../../src/audit/log.ts";
 
 const OWNER = 4242;
 
 async function startDriver() {
   const tg = fakeTelegram();
-  const prev = Deno.env.get("TELEGRAM_API_ROOT");
-  Deno.env.set("TELEGRAM_API_ROOT", tg.url);
-  const driver = createTelegramDriver();
-  const rec = recordingContext("telegram", { "channel.telegram.token": tg.token });
-  const running = driver.start(rec.ctx).catch((e) => e);
-  await waitFor(() => tg.polls() > 0, 15_000, "grammy polling");
-  return {
-    tg,
-    driver,
-    rec,
-    out: (m: Partial<OutboundFields> & { conversationId: string }) =>
-      driver.onOutbound({
-        requestId: "r",
-        text: "",
-        replyToId: "",
-        attachments: [],
-        editId: "",
-        ...m,
-      }),
-    async close() {
-      rec.stop();
-      await driver.stop?.();
-      await running;
-      await tg.close();
-      prev === undefined
-        ? Deno.env.delete("TELEGRAM_API_ROOT")
-        : Deno.env.set("TELEGRAM_API_ROOT", prev);
-    },
-  };
+  const t = await startDriverFixture({
+    channel: "telegram",
+    fake: tg,
+    env: { TELEGRAM_API_ROOT: tg.url },
+    createDriver: createTelegramDriver,
+    credentials: { "channel.telegram.token": tg.token },
+    ready: () => waitFor(() => tg.polls() > 0, 15_000, "grammy polling"),
+  });
+  return { ...t, tg };
 }
 
 Deno.test("telegram: DMs are forwarded; groups only when mentioned or replied to", async () => {
