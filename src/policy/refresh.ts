@@ -6,6 +6,7 @@
  */
 import { writeFileAtomic } from "../config/paths.ts";
 import { requireSecureUrl } from "../net/secure_url.ts";
+import { readCapped } from "../net/read_capped.ts";
 import type { Policy } from "./schema.ts";
 import { parseEnvelope, PolicyError, verifyEnvelope } from "./signature.ts";
 
@@ -42,26 +43,11 @@ export async function fetchEnvelopeText(url: string, timeoutMs = 10_000): Promis
       fix: "Check the --org URL, or try again later.",
     });
   }
-  const reader = res.body?.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  while (reader) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.length;
-    if (size > MAX_POLICY_BYTES) {
-      await reader.cancel();
-      throw new PolicyError(`The org policy is larger than ${MAX_POLICY_BYTES} bytes; refused.`, {
-        fix: "Check the --org URL.",
-      });
-    }
-    chunks.push(value);
-  }
-  const all = new Uint8Array(size);
-  let off = 0;
-  for (const c of chunks) {
-    all.set(c, off);
-    off += c.length;
+  const all = await readCapped(res.body, MAX_POLICY_BYTES);
+  if (all === null) {
+    throw new PolicyError(`The org policy is larger than ${MAX_POLICY_BYTES} bytes; refused.`, {
+      fix: "Check the --org URL.",
+    });
   }
   return new TextDecoder().decode(all);
 }

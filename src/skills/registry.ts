@@ -19,6 +19,7 @@ import { z } from "zod";
 import type { AuditSink } from "../audit/types.ts";
 import { DIR_MODE, FILE_MODE } from "../config/paths.ts";
 import { requireSecureUrl } from "../net/secure_url.ts";
+import { readCapped } from "../net/read_capped.ts";
 import { checkEligibility, type EligibilityContext } from "./eligibility.ts";
 import { SkillRegistryError, SkillSignatureError } from "./errors.ts";
 import {
@@ -503,7 +504,7 @@ async function readLocation(
         },
       );
     }
-    return { text: await readCapped(res, url.href), where: url.href };
+    return { text: await readDownload(res, url.href), where: url.href };
   }
   const dir = base.startsWith("file://") ? new URL(base).pathname : base;
   const root = dir.endsWith(".json") ? join(dir, "..") : dir;
@@ -519,23 +520,12 @@ async function readLocation(
   }
 }
 
-async function readCapped(res: Response, where: string): Promise<Uint8Array> {
-  const chunks: Uint8Array[] = [];
-  let n = 0;
-  for await (const chunk of res.body ?? new ReadableStream<Uint8Array>()) {
-    n += chunk.length;
-    if (n > MAX_DOWNLOAD) {
-      throw new SkillRegistryError(`${where} is larger than ${MAX_DOWNLOAD} bytes.`, {
-        fix: "The registry is serving something that is not a skill; nothing was installed.",
-      });
-    }
-    chunks.push(chunk);
+async function readDownload(res: Response, where: string): Promise<Uint8Array> {
+  const bytes = await readCapped(res.body, MAX_DOWNLOAD);
+  if (bytes === null) {
+    throw new SkillRegistryError(`${where} is larger than ${MAX_DOWNLOAD} bytes.`, {
+      fix: "The registry is serving something that is not a skill; nothing was installed.",
+    });
   }
-  const out = new Uint8Array(n);
-  let off = 0;
-  for (const c of chunks) {
-    out.set(c, off);
-    off += c.length;
-  }
-  return out;
+  return bytes;
 }

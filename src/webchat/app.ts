@@ -17,6 +17,7 @@
 import { Hono } from "hono";
 import type { Context } from "hono";
 import { getCookie, setCookie } from "hono/cookie";
+import { readCapped } from "../net/read_capped.ts";
 import { APP_CSS, APP_JS, MARKDOWN_JS } from "./assets.ts";
 import { cookieName, sameOrigin, type WebChatAuth } from "./auth.ts";
 import {
@@ -278,34 +279,6 @@ async function readJson(body: ReadableStream<Uint8Array> | null): Promise<unknow
   } catch {
     return null;
   }
-}
-
-/** Reads a body up to `cap` bytes; `null` when it is longer (reading stops there). */
-async function readCapped(
-  body: ReadableStream<Uint8Array> | null,
-  cap: number,
-): Promise<Uint8Array | null> {
-  if (!body) return new Uint8Array();
-  const parts: Uint8Array[] = [];
-  let size = 0;
-  const reader = body.getReader();
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.length;
-    if (size > cap) {
-      await reader.cancel();
-      return null;
-    }
-    parts.push(value);
-  }
-  const out = new Uint8Array(size);
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
 }
 
 function formatBytes(n: number): string {

@@ -260,7 +260,14 @@ Deno.test("registry: over HTTP on loopback; plain HTTP to another host refused",
   const f = await fixture();
   await publish(f, "served");
   const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, async (req) => {
-    const name = new URL(req.url).pathname.replace(/^\/reg\//, "");
+    const path = new URL(req.url).pathname;
+    if (path.startsWith("/endless/")) {
+      // A registry that never stops sending: the download must stop at its cap.
+      return new Response(
+        new ReadableStream<Uint8Array>({ pull: (c) => c.enqueue(new Uint8Array(64 * 1024)) }),
+      );
+    }
+    const name = path.replace(/^\/reg\//, "");
     try {
       return new Response(await Deno.readFile(join(f.registry, name)));
     } catch {
@@ -285,6 +292,19 @@ Deno.test("registry: over HTTP on loopback; plain HTTP to another host refused",
       () => installFromRegistry({ url, publicKey: registryKey.publicKey }, "nothere", f.options()),
       SkillRegistryError,
       "no skill named",
+    );
+    await assertRejects(
+      () =>
+        installFromRegistry(
+          {
+            url: `http://127.0.0.1:${server.addr.port}/endless/`,
+            publicKey: registryKey.publicKey,
+          },
+          "served",
+          f.options(),
+        ),
+      SkillRegistryError,
+      "is larger than",
     );
   } finally {
     await server.shutdown();
