@@ -7,6 +7,7 @@
  * @module
  */
 import type { RetryHint } from "../shared/pacing.ts";
+import { readCapped } from "../shared/read_capped.ts";
 
 /** A body over the cap. */
 export class BodyTooLarge extends Error {
@@ -28,27 +29,9 @@ export async function readCappedBody(req: Request, max: number): Promise<Uint8Ar
     await req.body?.cancel().catch(() => {});
     throw new BodyTooLarge(max);
   }
-  if (!req.body) return new Uint8Array(0);
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  const reader = req.body.getReader();
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    total += value.length;
-    if (total > max) {
-      await reader.cancel().catch(() => {});
-      throw new BodyTooLarge(max);
-    }
-    chunks.push(value);
-  }
-  const out = new Uint8Array(total);
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.length;
-  }
-  return out;
+  const body = await readCapped(req.body, max);
+  if (body === null) throw new BodyTooLarge(max);
+  return body;
 }
 
 /** Compares two byte strings in time that depends only on their lengths. */

@@ -8,6 +8,7 @@
  * @module
  */
 import type { Attachment } from "../../src/ipc/codec.ts";
+import { readCapped } from "./read_capped.ts";
 
 /** Largest attachment sent inline to the gateway (all of one message's files together). */
 export const INLINE_MAX_BYTES = 8 * 1024 * 1024;
@@ -48,28 +49,10 @@ export async function downloadCapped(
     await res.body?.cancel();
     throw new AttachmentTooLarge(declared, maxBytes);
   }
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  if (res.body) {
-    const reader = res.body.getReader();
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      total += value.length;
-      if (total > maxBytes) {
-        await reader.cancel();
-        throw new AttachmentTooLarge(total, maxBytes);
-      }
-      chunks.push(value);
-    }
-  }
-  const out = new Uint8Array(total);
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.length;
-  }
-  return out;
+  const body = await readCapped(res.body, maxBytes);
+  // The size past the cap is unknown (reading stopped there); the cap plus one is a bound.
+  if (body === null) throw new AttachmentTooLarge(maxBytes + 1, maxBytes);
+  return body;
 }
 
 /** A file name safe to show and to save: no path, no control characters, bounded length. */
